@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+#include "uploader/base/error.hpp"
+#include "uploader/protocol/event.hpp"
+#include "uploader/protocol/job.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace fleet;
+using namespace fleet::protocol;
+
+TEST_CASE("events round-trip through one JSON line") {
+  Event event{1700000000.25, "t1", Phase::build, Status::ok, "built", {{"storePath", "/nix/store/abc-x"}}};
+  std::string line = to_json_line(event);
+  CHECK(line.find('\n') == std::string::npos);
+  CHECK(parse_event_line(line) == event);
+}
+
+TEST_CASE("hostile event lines are rejected with the line quoted") {
+  CHECK_THROWS_WITH(parse_event_line("not json"), Catch::Contains("'not json'"));
+  CHECK_THROWS_WITH(parse_event_line("[1,2]"), Catch::Contains("expected a JSON object"));
+  CHECK_THROWS_WITH(parse_event_line(R"({"ts":1,"node":"t1","phase":"dance","status":"ok"})"),
+                    Catch::Contains("unknown phase"));
+  CHECK_THROWS_WITH(parse_event_line(R"({"ts":"x","node":"t1","phase":"build","status":"ok"})"),
+                    Catch::Contains("'ts'"));
+  CHECK_THROWS_WITH(parse_event_line(R"({"ts":1,"phase":"build","status":"ok"})"), Catch::Contains("'node'"));
+  CHECK_THROWS_WITH(parse_event_line(std::string(k_max_event_line + 1, 'x')), Catch::Contains("exceeds the limit"));
+}
+
+TEST_CASE("build jobs round-trip and hostile jobs are refused") {
+  BuildJob job;
+  job.run_id = "20261121T230000Z-1a2b";
+  job.source_hash = std::string(64, 'a');
+  job.nix_options = {{"sandbox", "false"}};
+  job.targets = {{"t1", TargetMode::delegate, "10.0.0.1", "root", 22, "ssh-ed25519 AAAA", "switch"},
+                 {"t3", TargetMode::self, "", "root", 22, "", "boot"}};
+  CHECK(parse_build_job(to_json(job)) == job);
+
+  SECTION("version mismatch names both versions") {
+    auto json = to_json(job);
+    json["version"] = 99;
+    CHECK_THROWS_WITH(parse_build_job(json), Catch::Contains("99") && Catch::Contains("speaks 1"));
+  }
+  SECTION("option-like host is refused") {
+    auto json = to_json(job);
+    json["targets"][0]["host"] = "-oProxyCommand=evil";
+    CHECK_THROWS_WITH(parse_build_job(json), Catch::Contains("unsafe value"));
+  }
+  SECTION("flake outside the source is refused") {
+    auto json = to_json(job);
+    json["flake"] = "../etc";
+    CHECK_THROWS_AS(parse_build_job(json), ProtocolError);
+  }
+  SECTION("source must be a content hash") {
+    auto json = to_json(job);
+    json["source"] = "../../x";
+    CHECK_THROWS_WITH(parse_build_job(json), Catch::Contains("content hash"));
+  }
+}

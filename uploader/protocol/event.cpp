@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+#include "uploader/protocol/event.hpp"
+
+#include "uploader/base/error.hpp"
+
+#include <array>
+#include <chrono>
+#include <utility>
+
+namespace fleet::protocol {
+namespace {
+
+constexpr std::array<std::pair<Phase, std::string_view>, 9> k_phase_names{{
+    {Phase::upload, "upload"},
+    {Phase::unpack, "unpack"},
+    {Phase::probe, "probe"},
+    {Phase::eval, "eval"},
+    {Phase::build, "build"},
+    {Phase::copy, "copy"},
+    {Phase::activate, "activate"},
+    {Phase::check, "check"},
+    {Phase::rollback, "rollback"},
+}};
+
+constexpr std::array<std::pair<Status, std::string_view>, 4> k_status_names{{
+    {Status::start, "start"},
+    {Status::progress, "progress"},
+    {Status::ok, "ok"},
+    {Status::fail, "fail"},
+}};
+
+std::string quote_prefix(std::string_view line) {
+  constexpr std::size_t k_quoted = 200;
+  std::string quoted(line.substr(0, k_quoted));
+  if (line.size() > k_quoted) {
+    quoted += "…";
+  }
+  return "'" + quoted + "'";
+}
+
+}  // namespace
+
+std::string_view to_string(Phase phase) {
+  for (const auto& [value, name] : k_phase_names) {
+    if (value == phase) {
+      return name;
+    }
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Status status) {
+  for (const auto& [value, name] : k_status_names) {
+    if (value == status) {
+      return name;
+    }
+  }
+  return "unknown";
+}
+
+std::optional<Phase> parse_phase(std::string_view text) {
+  for (const auto& [value, name] : k_phase_names) {
+    if (name == text) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Status> parse_status(std::string_view text) {
+  for (const auto& [value, name] : k_status_names) {
+    if (name == text) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string to_json_line(const Event& event) {
+  nlohmann::json object = event.extra.is_object() ? event.extra : nlohmann::json::object();
+  object["ts"] = event.ts;
+  object["node"] = event.node;
+  object["phase"] = to_string(event.phase);
+  object["status"] = to_string(event.status);
+  object["msg"] = event.msg;
+  // Invalid UTF-8 from a build log must not make the writer throw.
+  return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Event parse_event_line(std::string_view line) {
+  if (line.size() > k_max_event_line) {
+    throw ProtocolError("event line of " + std::to_string(line.size()) + " bytes exceeds the limit of " +
+                        std::to_string(k_max_event_line) + ": " + quote_prefix(line));
+  }
+  nlohmann::json object = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (object.is_discarded() || !object.is_object()) {
+    throw ProtocolError("expected a JSON object per line, got " + quote_prefix(line));
+  }
+  auto string_field = [&](const char* key) -> std::string {
+    auto it = object.find(key);
+    if (it == object.end() || !it->is_string()) {
+      throw ProtocolError(std::string("event lacks string field '") + key + "': " + quote_prefix(line));
+    }
+    return it->get<std::string>();
+  };
+
+  Event event;
+  auto ts = object.find("ts");
+  if (ts == object.end() || !ts->is_number()) {
+    throw ProtocolError("event lacks numeric field 'ts': " + quote_prefix(line));
+  }
+  event.ts = ts->get<double>();
+  event.node = string_field("node");
+  auto phase = parse_phase(string_field("phase"));
+  if (!phase) {
+    throw ProtocolError("event has an unknown phase: " + quote_prefix(line));
+  }
+  event.phase = *phase;
+  auto status = parse_status(string_field("status"));
+  if (!status) {
+    throw ProtocolError("event has an unknown status: " + quote_prefix(line));
+  }
+  event.status = *status;
+  auto msg = object.find("msg");
+  if (msg != object.end() && !msg->is_string()) {
+    throw ProtocolError("event field 'msg' is not a string: " + quote_prefix(line));
+  }
+  event.msg = msg == object.end() ? "" : msg->get<std::string>();
+  for (const char* key : {"ts", "node", "phase", "status", "msg"}) {
+    object.erase(key);
+  }
+  event.extra = std::move(object);
+  return event;
+}
+
+double now_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace fleet::protocol

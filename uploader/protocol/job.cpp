@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+#include "uploader/protocol/job.hpp"
+
+#include "uploader/base/error.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace fleet::protocol {
+namespace {
+
+const nlohmann::json& require(const nlohmann::json& object, const std::string& where, const char* key,
+                              nlohmann::json::value_t type) {
+  auto it = object.find(key);
+  if (it == object.end()) {
+    throw ProtocolError("job field '" + where + key + "' is missing");
+  }
+  bool ok = it->type() == type ||
+            (type == nlohmann::json::value_t::number_integer && it->is_number_unsigned());
+  if (!ok) {
+    throw ProtocolError("job field '" + where + key + "' has type " + it->type_name());
+  }
+  return *it;
+}
+
+// Names and users reach command lines and file names on the agent: allow only what a host
+// name, user name or NixOS configuration name can contain, and never a leading '-'.
+void check_token(const std::string& value, const std::string& field) {
+  bool ok = !value.empty() && value.size() <= 253 && value.front() != '-' &&
+            std::all_of(value.begin(), value.end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+                     c == ':';
+            });
+  if (!ok) {
+    throw ProtocolError("job field '" + field + "' has an unsafe value '" + value + "'");
+  }
+}
+
+}  // namespace
+
+bool is_content_hash(std::string_view hash) {
+  return hash.size() == 64 &&
+         std::all_of(hash.begin(), hash.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+nlohmann::json to_json(const BuildJob& job) {
+  nlohmann::json targets = nlohmann::json::array();
+  for (const auto& t : job.targets) {
+    targets.push_back({{"node", t.node},
+                       {"mode", t.mode == TargetMode::self ? "self" : "delegate"},
+                       {"host", t.host},
+                       {"user", t.user},
+                       {"port", t.port},
+                       {"hostKey", t.host_key},
+                       {"action", t.action}});
+  }
+  return {{"version", job.version}, {"run", job.run_id},           {"source", job.source_hash},
+          {"flake", job.flake},     {"nixOptions", job.nix_options}, {"targets", targets}};
+}
+
+BuildJob parse_build_job(const nlohmann::json& json) {
+  using value_t = nlohmann::json::value_t;
+  if (!json.is_object()) {
+    throw ProtocolError("a job must be a JSON object");
+  }
+  BuildJob job;
+  job.version = require(json, "", "version", value_t::number_integer).get<int>();
+  if (job.version != k_protocol_version) {
+    throw ProtocolError("job protocol version " + std::to_string(job.version) + " is not supported (this agent speaks " +
+                        std::to_string(k_protocol_version) + "); install the same fleet version on both sides");
+  }
+  job.run_id = require(json, "", "run", value_t::string).get<std::string>();
+  check_token(job.run_id, "run");
+  job.source_hash = require(json, "", "source", value_t::string).get<std::string>();
+  if (!is_content_hash(job.source_hash)) {
+    throw ProtocolError("job field 'source' is not a content hash: '" + job.source_hash + "'");
+  }
+  job.flake = require(json, "", "flake", value_t::string).get<std::string>();
+  if (job.flake.empty() || job.flake.front() == '/' || job.flake.find("..") != std::string::npos) {
+    throw ProtocolError("job field 'flake' must be a relative path inside the source, got '" + job.flake + "'");
+  }
+  for (const auto& [key, value] : require(json, "", "nixOptions", value_t::object).items()) {
+    if (!value.is_string() || key.empty() || key.front() == '-') {
+      throw ProtocolError("job field 'nixOptions." + key + "' must be a string option");
+    }
+    job.nix_options[key] = value.get<std::string>();
+  }
+  for (const auto& t : require(json, "", "targets", value_t::array)) {
+    if (!t.is_object()) {
+      throw ProtocolError("job field 'targets' must hold objects");
+    }
+    JobTarget target;
+    target.node = require(t, "targets[].", "node", value_t::string).get<std::string>();
+    check_token(target.node, "targets[].node");
+    std::string where = "targets." + target.node + ".";
+    std::string mode = require(t, where, "mode", value_t::string).get<std::string>();
+    if (mode != "self" && mode != "delegate") {
+      throw ProtocolError("job field '" + where + "mode' must be self or delegate, got '" + mode + "'");
+    }
+    target.mode = mode == "self" ? TargetMode::self : TargetMode::delegate;
+    target.host = require(t, where, "host", value_t::string).get<std::string>();
+    target.user = require(t, where, "user", value_t::string).get<std::string>();
+    target.port = require(t, where, "port", value_t::number_integer).get<int>();
+    target.host_key = require(t, where, "hostKey", value_t::string).get<std::string>();
+    target.action = require(t, where, "action", value_t::string).get<std::string>();
+    if (target.mode == TargetMode::delegate) {
+      check_token(target.host, where + "host");
+      check_token(target.user, where + "user");
+    }
+    if (target.port < 1 || target.port > 65535) {
+      throw ProtocolError("job field '" + where + "port' is out of range: " + std::to_string(target.port));
+    }
+    static const std::vector<std::string> k_actions{"switch", "boot", "test", "dry-activate", "build"};
+    if (std::find(k_actions.begin(), k_actions.end(), target.action) == k_actions.end()) {
+      throw ProtocolError("job field '" + where + "action' is not an action: '" + target.action + "'");
+    }
+    if (target.host_key.find('\n') != std::string::npos) {
+      throw ProtocolError("job field '" + where + "hostKey' must be one line");
+    }
+    job.targets.push_back(std::move(target));
+  }
+  return job;
+}
+
+}  // namespace fleet::protocol

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fleet::protocol {
+
+// Version of the coordinator ↔ agent protocol (hello lines and jobs). Bumped on any change
+// an older peer would misread.
+inline constexpr int k_protocol_version = 1;
+
+// How a target gets its system: built on the agent's own host (`self`, the agent runs on the
+// target) or built by the agent on a build node and copied to the target (`delegate`).
+enum class TargetMode { self, delegate };
+
+// One target of a build job: everything the agent needs to build, deliver and activate it.
+struct JobTarget {
+  std::string node;
+  TargetMode mode = TargetMode::delegate;
+  std::string host;       // address the build node uses to reach a delegated target
+  std::string user = "root";
+  int port = 22;
+  std::string host_key;   // "ssh-ed25519 AAAA…" pinned in fleet.json; empty: the agent's known_hosts
+  std::string action = "switch";  // switch | boot | test | dry-activate | build
+
+  bool operator==(const JobTarget&) const = default;
+};
+
+// What the coordinator asks `fleet-builder build` to do, sent as one JSON object on stdin.
+struct BuildJob {
+  int version = k_protocol_version;
+  std::string run_id;
+  std::string source_hash;  // the unpacked source the agent already holds
+  std::string flake = ".";  // flake directory, relative to the source root
+  std::map<std::string, std::string> nix_options;
+  std::vector<JobTarget> targets;
+
+  bool operator==(const BuildJob&) const = default;
+};
+
+nlohmann::json to_json(const BuildJob& job);
+
+// Validates and converts a job received from the other side. Throws ProtocolError naming the
+// field at fault (a version mismatch quotes both versions).
+BuildJob parse_build_job(const nlohmann::json& json);
+
+// True when `hash` is 64 lowercase hex digits, the only form of content hash on the wire.
+bool is_content_hash(std::string_view hash);
+
+}  // namespace fleet::protocol
