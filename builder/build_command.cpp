@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+#include "builder/build_command.hpp"
+
+#include "builder/nix_cli.hpp"
+#include "builder/phases/delivery.hpp"
+#include "builder/phases/nix_build.hpp"
+#include "uploader/base/error.hpp"
+
+#include <cstdlib>
+#include <iterator>
+#include <unistd.h>
+
+namespace fleet::builder {
+namespace {
+
+constexpr std::size_t k_max_job_bytes = 16 << 20;
+constexpr std::size_t k_deliver_parallel = 4;
+
+nlohmann::json read_job(std::istream& input) {
+  std::string text;
+  char buffer[65536];
+  while (input.read(buffer, sizeof buffer) || input.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(input.gcount()));
+    if (text.size() > k_max_job_bytes) {
+      throw ProtocolError("the job on stdin exceeds " + std::to_string(k_max_job_bytes) + " bytes");
+    }
+  }
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded()) {
+    throw ProtocolError("the job on stdin is not valid JSON");
+  }
+  return json;
+}
+
+}  // namespace
+
+std::filesystem::path default_state_dir() {
+  if (geteuid() == 0) {
+    return "/var/lib/fleet";
+  }
+  const char* state = std::getenv("XDG_STATE_HOME");
+  const char* home = std::getenv("HOME");
+  std::filesystem::path base = state && *state ? state : std::filesystem::path(home ? home : "/tmp") / ".local/state";
+  return base / "fleet-builder";
+}
+
+int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& events) {
+  auto job = protocol::parse_build_job(read_job(job_input));
+  std::vector<TargetState> targets;
+  for (const auto& target : job.targets) {
+    targets.push_back({target, "", "", false});
+  }
+  auto source = paths.sources() / job.source_hash;
+  if (!std::filesystem::is_directory(source)) {
+    for (auto& t : targets) {
+      events.emit(t.target.node, protocol::Phase::unpack, protocol::Status::fail,
+                  "source " + job.source_hash + " was not received on this host");
+    }
+    return 1;
+  }
+  auto work_dir = paths.run_dir(job.run_id);
+  std::filesystem::create_directories(work_dir);
+  NixCli nix(job.nix_options);
+  std::string flake_ref = "path:" + (source / job.flake).lexically_normal().string();
+
+  probe_targets(targets, work_dir, events);
+  evaluate_targets(targets, flake_ref, nix, events);
+  build_targets(targets, nix, paths.roots(), events);
+  deliver_targets(targets, nix, work_dir, k_deliver_parallel, events);
+
+  std::error_code ignored;
+  std::filesystem::remove_all(work_dir, ignored);
+  bool all_ok = std::none_of(targets.begin(), targets.end(), [](const TargetState& t) { return t.failed; });
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace fleet::builder

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "builder/event_writer.hpp"
+
+#include <filesystem>
+#include <istream>
+
+namespace fleet::builder {
+
+// Where the agent keeps received sources, GC roots and per-run files.
+struct AgentPaths {
+  std::filesystem::path state_dir;  // /var/lib/fleet as root
+
+  std::filesystem::path sources() const { return state_dir / "sources"; }
+  std::filesystem::path roots() const { return state_dir / "roots"; }
+  std::filesystem::path run_dir(const std::string& run_id) const { return state_dir / "runs" / run_id; }
+};
+
+// The default state directory: /var/lib/fleet for root, else $XDG_STATE_HOME/fleet-builder.
+std::filesystem::path default_state_dir();
+
+// `fleet-builder build`: reads one job (JSON) from `job_input`, then probes, evaluates, builds,
+// delivers and activates its targets, reporting every step as events. One target's failure
+// never stops the others. Returns 0 when every target succeeded, 1 otherwise; throws
+// ProtocolError for a malformed job (nothing done).
+int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& events);
+
+}  // namespace fleet::builder

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+#include "builder/phases/delivery.hpp"
+
+#include "builder/activation.hpp"
+#include "builder/target_ssh.hpp"
+#include "uploader/base/error.hpp"
+#include "uploader/base/process.hpp"
+
+namespace fleet::builder {
+namespace {
+
+using protocol::Phase;
+using protocol::Status;
+
+constexpr std::size_t k_probe_parallel = 16;
+constexpr std::chrono::seconds k_probe_timeout{30};
+constexpr std::chrono::seconds k_copy_timeout{3 * 3600};
+constexpr std::chrono::seconds k_activate_timeout{1800};
+constexpr int k_command_not_found = 127;
+
+// Explains an OpenSSH failure in the user's terms; ssh's own last lines follow.
+std::string explain_ssh_failure(const ProcessResult& result, const TargetSsh& ssh) {
+  const auto& err = result.err_tail;
+  std::string why;
+  if (result.timed_out) {
+    why = "no answer within the time limit";
+  } else if (err.find("REMOTE HOST IDENTIFICATION HAS CHANGED") != std::string::npos ||
+             err.find("Host key verification failed") != std::string::npos) {
+    why = "host key verification failed: the key " + ssh.destination +
+          " presented does not match hostKey in fleet.json (or known_hosts); if the host was reinstalled, "
+          "update hostKey after checking the new key's fingerprint";
+  } else if (err.find("Connection refused") != std::string::npos || err.find("timed out") != std::string::npos ||
+             err.find("No route to host") != std::string::npos || err.find("Could not resolve") != std::string::npos) {
+    why = "unreachable";
+  } else if (err.find("Permission denied") != std::string::npos) {
+    why = "authentication failed: the build node's key is not authorized on the target";
+  } else {
+    why = "ssh exited with " + std::to_string(result.exit_code);
+  }
+  return "cannot reach " + ssh.destination + " from this build node: " + why + "\n" + err;
+}
+
+void copy_closure(TargetState& state, const TargetSsh& ssh, const NixCli& nix, EventWriter& events) {
+  const auto& node = state.target.node;
+  events.emit(node, Phase::copy, Status::start, state.out_path + " → " + ssh.store_url());
+  auto log = [&](std::string_view line) { events.emit(node, Phase::copy, Status::progress, line); };
+  auto argv = nix.nix({"copy", "--to", ssh.store_url(), state.out_path});
+  auto result = run_process({argv, {{"NIX_SSHOPTS", ssh.nix_sshopts()}}, "", k_copy_timeout}, log, log);
+  if (!result.ok()) {
+    state.failed = true;
+    events.emit(node, Phase::copy, Status::fail, "nix copy to " + ssh.store_url() + " failed:\n" + result.err_tail);
+    return;
+  }
+  events.emit(node, Phase::copy, Status::ok, "closure on " + ssh.destination);
+}
+
+// Runs `fleet-builder activate` on the target and relays its events, accepting only
+// well-formed events about this node.
+void activate_remote(TargetState& state, const TargetSsh& ssh, const NixCli& nix, EventWriter& events) {
+  const auto& node = state.target.node;
+  std::string remote = "fleet-builder activate --node " + shell_quote(node) + " --path " +
+                       shell_quote(state.out_path) + " --action " + shell_quote(state.target.action);
+  for (const auto& [key, value] : nix.options()) {
+    remote += " --nix-option " + shell_quote(key + "=" + value);
+  }
+  bool activated = false;
+  auto on_line = [&](std::string_view line) {
+    try {
+      auto event = protocol::parse_event_line(line);
+      if (event.node != node) {
+        throw ProtocolError("event for node '" + event.node + "' from the agent of " + node);
+      }
+      activated = activated || (event.phase == Phase::activate && event.status == Status::ok);
+      events.emit(event);
+    } catch (const Error& e) {
+      events.emit(node, Phase::activate, Status::progress, std::string("unexpected output from the target's agent: ") + e.what());
+    }
+  };
+  auto result = run_process({ssh.command(remote), {}, "", k_activate_timeout}, on_line);
+  if (result.ok() && activated) {
+    return;
+  }
+  state.failed = true;
+  if (result.exit_code == k_command_not_found) {
+    events.emit(node, Phase::activate, Status::fail,
+                "fleet-builder is not installed on " + ssh.destination +
+                    ": install it on the target (the NixOS module in nix/ does) or put it on the login PATH");
+  } else if (result.exit_code == 255) {
+    events.emit(node, Phase::activate, Status::fail, explain_ssh_failure(result, ssh));
+  } else if (!activated) {
+    events.emit(node, Phase::activate, Status::fail, "activation on the target failed:\n" + result.err_tail);
+  }
+}
+
+}  // namespace
+
+void probe_targets(std::vector<TargetState>& targets, const std::filesystem::path& work_dir, EventWriter& events) {
+  for_each_live_target(targets, k_probe_parallel, [&](TargetState& state) {
+    if (state.target.mode != protocol::TargetMode::delegate) {
+      return;
+    }
+    const auto& node = state.target.node;
+    events.emit(node, Phase::probe, Status::start, state.target.user + "@" + state.target.host);
+    try {
+      auto ssh = make_target_ssh(state.target, work_dir);
+      auto result = run_process({ssh.command("true"), {}, "", k_probe_timeout});
+      if (!result.ok()) {
+        state.failed = true;
+        events.emit(node, Phase::probe, Status::fail, explain_ssh_failure(result, ssh));
+        return;
+      }
+      events.emit(node, Phase::probe, Status::ok, "reachable from this build node");
+    } catch (const std::exception& e) {
+      state.failed = true;
+      events.emit(node, Phase::probe, Status::fail, e.what());
+    }
+  });
+}
+
+void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& work_dir,
+                     std::size_t parallel, EventWriter& events) {
+  for_each_live_target(targets, parallel, [&](TargetState& state) {
+    try {
+      if (state.target.mode == protocol::TargetMode::self) {
+        state.failed = !activate_here({state.target.node, state.out_path, state.target.action}, nix, events);
+        return;
+      }
+      auto ssh = make_target_ssh(state.target, work_dir);
+      copy_closure(state, ssh, nix, events);
+      if (!state.failed && state.target.action != "build") {
+        activate_remote(state, ssh, nix, events);
+      }
+    } catch (const std::exception& e) {
+      state.failed = true;
+      events.emit(state.target.node, Phase::copy, Status::fail, e.what());
+    }
+  });
+}
+
+}  // namespace fleet::builder

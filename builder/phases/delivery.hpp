@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "builder/event_writer.hpp"
+#include "builder/nix_cli.hpp"
+#include "builder/phases/target_state.hpp"
+
+#include <filesystem>
+#include <vector>
+
+namespace fleet::builder {
+
+// Checks, before anything is built, that every delegated target answers over SSH with the
+// expected host key, so an unreachable target is reported at once rather than after its build.
+void probe_targets(std::vector<TargetState>& targets, const std::filesystem::path& work_dir, EventWriter& events);
+
+// Delivers each built target: a delegated one gets its closure copied (`nix copy`) and is then
+// activated by the agent on the target, whose events are relayed; a self-building one (this
+// host) is activated here. Targets run in parallel, at most `parallel` at a time.
+void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& work_dir,
+                     std::size_t parallel, EventWriter& events);
+
+}  // namespace fleet::builder

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+#include "builder/phases/nix_build.hpp"
+
+#include "uploader/base/process.hpp"
+
+#include <map>
+
+namespace fleet::builder {
+namespace {
+
+using protocol::Phase;
+using protocol::Status;
+
+constexpr std::chrono::seconds k_eval_timeout{3600};
+constexpr std::chrono::seconds k_build_timeout{6 * 3600};
+
+std::string nix_string(const std::string& text) {
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\' || c == '$') {
+      quoted += '\\';
+    }
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+const char* k_toplevel_fields = "t: { drv = t.drvPath; out = t.outPath; }";
+
+// Reads {"drv": …, "out": …} tolerantly: newer nix may add fields.
+bool read_paths(const nlohmann::json& value, TargetState& state) {
+  if (!value.is_object() || !value.contains("drv") || !value.contains("out") || !value["drv"].is_string() ||
+      !value["out"].is_string()) {
+    return false;
+  }
+  state.drv_path = value["drv"].get<std::string>();
+  state.out_path = value["out"].get<std::string>();
+  return true;
+}
+
+void evaluate_one(TargetState& state, const std::string& flake_ref, const NixCli& nix, EventWriter& events) {
+  const auto& node = state.target.node;
+  auto attr = flake_ref + "#nixosConfigurations." + nix_string(node) + ".config.system.build.toplevel";
+  auto argv = nix.nix({"eval", "--json", "--no-write-lock-file", attr, "--apply", k_toplevel_fields});
+  auto result = run_process({argv, {}, "", k_eval_timeout});
+  nlohmann::json parsed = nlohmann::json::parse(result.out, nullptr, false);
+  if (!result.ok() || !read_paths(parsed, state)) {
+    state.failed = true;
+    events.emit(node, Phase::eval, Status::fail, "evaluation of nixosConfigurations." + node + " failed:\n" + result.err_tail);
+    return;
+  }
+  events.emit(node, Phase::eval, Status::ok, state.drv_path, {{"drvPath", state.drv_path}});
+}
+
+}  // namespace
+
+void evaluate_targets(std::vector<TargetState>& targets, const std::string& flake_ref, const NixCli& nix,
+                      EventWriter& events) {
+  std::string names;
+  std::size_t live = 0;
+  for (auto& t : targets) {
+    if (!t.failed) {
+      names += nix_string(t.target.node) + " = null; ";
+      events.emit(t.target.node, Phase::eval, Status::start, flake_ref);
+      ++live;
+    }
+  }
+  if (live == 0) {
+    return;
+  }
+  std::string apply = "cs: builtins.mapAttrs (n: c: (" + std::string(k_toplevel_fields) +
+                      ") c.config.system.build.toplevel) (builtins.intersectAttrs { " + names + "} cs)";
+  auto argv = nix.nix({"eval", "--json", "--no-write-lock-file", flake_ref + "#nixosConfigurations", "--apply", apply});
+  auto result = run_process({argv, {}, "", k_eval_timeout});
+  nlohmann::json all = nlohmann::json::parse(result.out, nullptr, false);
+  if (!result.ok() || !all.is_object()) {
+    // One broken configuration fails the shared evaluation: find out which, one by one.
+    for (auto& t : targets) {
+      if (!t.failed) {
+        evaluate_one(t, flake_ref, nix, events);
+      }
+    }
+    return;
+  }
+  for (auto& t : targets) {
+    if (t.failed) {
+      continue;
+    }
+    const auto& node = t.target.node;
+    auto it = all.find(node);
+    if (it == all.end()) {
+      t.failed = true;
+      events.emit(node, Phase::eval, Status::fail,
+                  "the flake has no nixosConfigurations." + node + "; add it or fix the node name in fleet.json");
+    } else if (!read_paths(*it, t)) {
+      t.failed = true;
+      events.emit(node, Phase::eval, Status::fail, "nix eval returned an unexpected value: " + it->dump());
+    } else {
+      events.emit(node, Phase::eval, Status::ok, t.drv_path, {{"drvPath", t.drv_path}});
+    }
+  }
+}
+
+void build_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& roots_dir,
+                   EventWriter& events) {
+  std::vector<std::string> args{"--realise", "--keep-going"};
+  std::map<std::string, TargetState*> by_drv_name;  // "…-nixos-system-t1.drv" → its target
+  for (auto& t : targets) {
+    if (!t.failed) {
+      args.push_back(t.drv_path);
+      by_drv_name[std::filesystem::path(t.drv_path).filename().string()] = &t;
+      events.emit(t.target.node, Phase::build, Status::start, t.drv_path);
+    }
+  }
+  if (by_drv_name.empty()) {
+    return;
+  }
+  std::map<TargetState*, std::string> errors;
+  // A log line naming a target's derivation belongs to that target; the others (shared
+  // dependencies) go to every target of the build.
+  auto on_line = [&](std::string_view line) {
+    bool matched = false;
+    for (auto& [drv_name, state] : by_drv_name) {
+      if (line.find(drv_name) != std::string_view::npos) {
+        matched = true;
+        events.emit(state->target.node, Phase::build, Status::progress, line);
+        if (line.find("error") != std::string_view::npos || line.find("failed") != std::string_view::npos) {
+          errors[state] += std::string(line) + "\n";
+        }
+      }
+    }
+    if (!matched) {
+      for (auto& [drv_name, state] : by_drv_name) {
+        events.emit(state->target.node, Phase::build, Status::progress, line);
+      }
+    }
+  };
+  auto argv = nix.legacy("nix-store", args);
+  auto result = run_process({argv, {}, "", k_build_timeout}, on_line, on_line);
+
+  std::filesystem::create_directories(roots_dir);
+  for (auto& [drv_name, state] : by_drv_name) {
+    const auto& node = state->target.node;
+    auto root = (roots_dir / node).string();
+    auto check = run_process({nix.legacy("nix-store", {"--check-validity", state->out_path}), {}, "", std::chrono::seconds{60}});
+    if (!check.ok()) {
+      state->failed = true;
+      std::string why = errors[state];
+      auto log = run_process({nix.legacy("nix-store", {"--read-log", state->drv_path}), {}, "", std::chrono::seconds{60}});
+      if (log.ok() && !log.out.empty()) {
+        auto tail_start = log.out.size() > 4000 ? log.out.size() - 4000 : 0;
+        why += "last log lines:\n" + log.out.substr(tail_start);
+      }
+      if (why.empty()) {
+        why = result.timed_out ? "the build timed out\n" : result.err_tail;
+      }
+      events.emit(node, Phase::build, Status::fail, "building " + state->drv_path + " failed:\n" + why);
+      continue;
+    }
+    // Outputs are unrooted until copied; a concurrent garbage collection must not take them.
+    auto rooted = run_process(
+        {nix.legacy("nix-store", {"--realise", state->out_path, "--add-root", root, "--indirect"}), {}, "", std::chrono::seconds{60}});
+    if (!rooted.ok()) {
+      events.emit(node, Phase::build, Status::progress, "could not add GC root " + root + ": " + rooted.err_tail);
+    }
+    events.emit(node, Phase::build, Status::ok, state->out_path, {{"storePath", state->out_path}});
+  }
+}
+
+}  // namespace fleet::builder

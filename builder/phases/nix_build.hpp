@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "builder/event_writer.hpp"
+#include "builder/nix_cli.hpp"
+#include "builder/phases/target_state.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace fleet::builder {
+
+// Evaluates every live target's toplevel in one nix process (sharing the evaluation of their
+// common inputs) and fills drv_path/out_path. When that shared evaluation fails, each target is
+// evaluated alone so that only the broken ones fail, each with nix's own error.
+void evaluate_targets(std::vector<TargetState>& targets, const std::string& flake_ref, const NixCli& nix,
+                      EventWriter& events);
+
+// Builds every live target's derivation in one `nix-store --realise --keep-going`, then checks
+// each output on its own: a multi-target build reports nothing useful when one of them fails.
+// Each built output is registered as a GC root under `roots_dir`.
+void build_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& roots_dir,
+                   EventWriter& events);
+
+}  // namespace fleet::builder

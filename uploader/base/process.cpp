@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+#include "uploader/base/process.hpp"
+
+#include "uploader/base/error.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace fleet {
+namespace {
+
+class Pipe {
+public:
+  Pipe() {
+    if (pipe2(m_fds, O_CLOEXEC) != 0) {
+      throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
+    }
+  }
+  ~Pipe() {
+    close_read();
+    close_write();
+  }
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  int read_end() const { return m_fds[0]; }
+  int write_end() const { return m_fds[1]; }
+  void close_read() { close_fd(m_fds[0]); }
+  void close_write() { close_fd(m_fds[1]); }
+
+private:
+  static void close_fd(int& fd) {
+    if (fd >= 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  int m_fds[2] = {-1, -1};
+};
+
+// Splits a byte stream into lines and hands each to a handler or a sink.
+class LineSplitter {
+public:
+  explicit LineSplitter(LineHandler handler) : m_handler(std::move(handler)) {}
+  void feed(std::string_view data) {
+    m_pending.append(data);
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = m_pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      m_handler(std::string_view(m_pending).substr(start, nl - start));
+    }
+    m_pending.erase(0, start);
+  }
+  void finish() {
+    if (!m_pending.empty()) {
+      m_handler(m_pending);
+      m_pending.clear();
+    }
+  }
+
+private:
+  LineHandler m_handler;
+  std::string m_pending;
+};
+
+std::vector<std::string> merged_environment(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    std::string key(entry.substr(0, entry.find('=')));
+    if (extra.find(key) == extra.end()) {
+      env.emplace_back(entry);
+    }
+  }
+  for (const auto& [key, value] : extra) {
+    env.push_back(key + "=" + value);
+  }
+  return env;
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (auto& s : strings) {
+    pointers.push_back(s.data());
+  }
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+}  // namespace
+
+std::string shell_quote(std::string_view word) {
+  bool plain = !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                       "0123456789@%+=:,./-_") == std::string_view::npos;
+  if (plain) {
+    return std::string(word);
+  }
+  std::string quoted = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+std::string describe_command(const std::vector<std::string>& argv) {
+  std::string text;
+  for (const auto& arg : argv) {
+    if (!text.empty()) {
+      text += ' ';
+    }
+    text += shell_quote(arg);
+  }
+  return text;
+}
+
+ProcessResult run_process(const Command& command, const LineHandler& on_stdout_line,
+                          const LineHandler& on_stderr_line) {
+  if (command.argv.empty()) {
+    throw Error("internal error: empty command");
+  }
+  Pipe in, out, err;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (command.stdin_data.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  } else {
+    posix_spawn_file_actions_adddup2(&actions, in.read_end(), 0);
+  }
+  posix_spawn_file_actions_adddup2(&actions, out.write_end(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err.write_end(), 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // Its own process group, so a timeout kills the whole tree (nix spawns builders and ssh).
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t no_signals, default_signals;
+  sigemptyset(&no_signals);
+  sigemptyset(&default_signals);
+  sigaddset(&default_signals, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &no_signals);
+  posix_spawnattr_setsigdefault(&attr, &default_signals);
+
+  std::vector<std::string> args = command.argv;
+  std::vector<std::string> env = merged_environment(command.env);
+  auto argv = c_strings(args);
+  auto envp = c_strings(env);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    throw Error("cannot run '" + command.argv[0] + "': " + std::strerror(rc));
+  }
+  in.close_read();
+  out.close_write();
+  err.close_write();
+
+  ProcessResult result;
+  std::deque<std::string> tail;
+  LineSplitter out_lines(on_stdout_line ? on_stdout_line : LineHandler([&](std::string_view line) {
+    result.out.append(line);
+    result.out += '\n';
+  }));
+  LineSplitter err_lines([&](std::string_view line) {
+    tail.emplace_back(line);
+    if (tail.size() > k_err_tail_lines) {
+      tail.pop_front();
+    }
+    if (on_stderr_line) {
+      on_stderr_line(line);
+    }
+  });
+
+  std::size_t written = 0;
+  if (command.stdin_data.empty()) {
+    in.close_write();
+  } else {
+    fcntl(in.write_end(), F_SETFL, O_NONBLOCK);
+  }
+  auto deadline = std::chrono::steady_clock::now() + command.timeout;
+  bool out_open = true, err_open = true;
+  char buffer[65536];
+  while (out_open || err_open) {
+    pollfd fds[3];
+    nfds_t count = 0;
+    if (out_open) {
+      fds[count++] = {out.read_end(), POLLIN, 0};
+    }
+    if (err_open) {
+      fds[count++] = {err.read_end(), POLLIN, 0};
+    }
+    bool writing = in.write_end() >= 0;
+    if (writing) {
+      fds[count++] = {in.write_end(), POLLOUT, 0};
+    }
+    int wait_ms = 1000;
+    if (command.timeout.count() > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        result.timed_out = true;
+        kill(-pid, SIGKILL);
+        break;
+      }
+      wait_ms = static_cast<int>(std::min<long long>(left.count(), 1000));
+    }
+    if (poll(fds, count, wait_ms) < 0 && errno != EINTR) {
+      break;
+    }
+    for (nfds_t i = 0; i < count; ++i) {
+      if (fds[i].revents == 0) {
+        continue;
+      }
+      if (writing && fds[i].fd == in.write_end()) {
+        ssize_t n = ::write(in.write_end(), command.stdin_data.data() + written, command.stdin_data.size() - written);
+        if (n > 0) {
+          written += static_cast<std::size_t>(n);
+        }
+        if (n < 0 && errno != EAGAIN) {
+          in.close_write();  // the child stopped reading; its exit status tells the rest
+        } else if (written == command.stdin_data.size()) {
+          in.close_write();
+        }
+        continue;
+      }
+      ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n <= 0) {
+        (fds[i].fd == out.read_end() ? out_open : err_open) = false;
+        continue;
+      }
+      (fds[i].fd == out.read_end() ? out_lines : err_lines).feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+    }
+  }
+  out_lines.finish();
+  err_lines.finish();
+
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && !result.timed_out) {
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+  }
+  for (const auto& line : tail) {
+    result.err_tail += line;
+    result.err_tail += '\n';
+  }
+  return result;
+}
+
+}  // namespace fleet

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fleet {
+
+// A command to run as a child process: argv (argv[0] looked up in PATH), extra environment
+// variables on top of ours, optional data for its stdin, and an optional time limit.
+struct Command {
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;  // added to (or replacing in) the inherited environment
+  std::string stdin_data;                  // written then closed; empty: stdin is /dev/null
+  std::chrono::seconds timeout{0};         // 0: none; on expiry the child's process group is killed
+};
+
+// How a child ended.
+struct ProcessResult {
+  int exit_code = -1;      // -1 when killed by a signal or timed out
+  int signal = 0;          // the signal that ended it, if any
+  bool timed_out = false;
+  std::string out;         // all of stdout, when no stdout line handler was given
+  std::string err_tail;    // the last lines of stderr, at most k_err_tail_lines
+
+  bool ok() const { return exit_code == 0; }
+};
+
+inline constexpr std::size_t k_err_tail_lines = 40;
+
+using LineHandler = std::function<void(std::string_view line)>;
+
+// Runs `command` in its own process group and waits for it, reading stdout and stderr as they
+// come. When a handler is given, each complete line of that stream goes to it (from the calling
+// thread); stdout is otherwise collected in ProcessResult::out. Throws fleet::Error when the
+// program cannot be started; a non-zero exit is a result, not an exception.
+ProcessResult run_process(const Command& command, const LineHandler& on_stdout_line = {},
+                          const LineHandler& on_stderr_line = {});
+
+// Renders argv as a shell-like string for messages ("nix eval --json 'path:/x#y'").
+std::string describe_command(const std::vector<std::string>& argv);
+
+// Quotes one word for a POSIX shell, for commands sent over SSH.
+std::string shell_quote(std::string_view word);
+
+}  // namespace fleet
