@@ -225,6 +225,10 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
       if (auto problem = check_name("builder", builder_name)) {
         fail_config(name, json_path("builders", builder_name), problem->problem, problem->fix);
       }
+      if (builder_name == "self" || builder_name == "delegate" || builder_name == "auto") {
+        fail_config(name, json_path("builders", builder_name), "'" + builder_name + "' is a build mode, not a builder name",
+                    "rename the builder");
+      }
       config.builders[builder_name] = parse_builder(name, builder_name, value, defaults);
     }
   }
