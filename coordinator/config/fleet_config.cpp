@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <set>
 #include <sstream>
 
 namespace fleet::coordinator {
@@ -41,8 +43,8 @@ void check_version(const std::string& file, const json& root) {
     fail_config(file, "version", "expected an integer, got " + describe_json(version), "write \"version\": 1");
   }
   if (version.get<long long>() != k_config_version) {
-    fail_config(file, "version", "version " + version.dump() + " is not supported",
-                "this fleet reads version 1; write \"version\": 1 or use a newer fleet");
+    fail_config(file, "version", "version " + version.dump() + " is not supported (this fleet reads version 1)",
+                "write \"version\": 1 or use a newer fleet");
   }
 }
 
@@ -149,6 +151,65 @@ void check_buildable(const std::string& file, const FleetConfig& config, const N
   }
 }
 
+// nlohmann keeps the last of duplicate keys silently; a second "pi1" node overriding the first
+// is a mistake worth stopping for, so the parse records the path of the first duplicate.
+class DuplicateKeyFinder {
+public:
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+    case json::parse_event_t::object_start:
+    case json::parse_event_t::array_start:
+      m_stack.push_back({event == json::parse_event_t::object_start, {}, {}, 0});
+      break;
+    case json::parse_event_t::key: {
+      Frame& top = m_stack.back();
+      top.key = parsed.get<std::string>();
+      if (!top.keys.insert(top.key).second && m_duplicate.empty()) {
+        m_duplicate = path();
+      }
+      break;
+    }
+    case json::parse_event_t::object_end:
+    case json::parse_event_t::array_end:
+      m_stack.pop_back();
+      count_value();
+      break;
+    case json::parse_event_t::value:
+      count_value();
+      break;
+    }
+    return true;
+  }
+
+  // The path of the first duplicate key, empty when there was none.
+  const std::string& duplicate() const { return m_duplicate; }
+
+private:
+  struct Frame {
+    bool object;
+    std::set<std::string> keys;
+    std::string key;
+    std::size_t index;
+  };
+
+  void count_value() {
+    if (!m_stack.empty() && !m_stack.back().object) {
+      ++m_stack.back().index;
+    }
+  }
+
+  std::string path() const {
+    std::string out;
+    for (const Frame& frame : m_stack) {
+      out = frame.object ? json_path(out, frame.key) : out + "[" + std::to_string(frame.index) + "]";
+    }
+    return out;
+  }
+
+  std::vector<Frame> m_stack;
+  std::string m_duplicate;
+};
+
 }  // namespace
 
 std::string to_string(BuildMode mode, const std::string& pinned_builder) {
@@ -184,9 +245,8 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   if (auto flake = reader.string("flake")) {
     fs::path flake_dir = resolved(dir / *flake);
     if (flake->empty() || (flake_dir != config.source_dir && !is_inside(flake_dir, config.source_dir))) {
-      reader.fail("flake", "'" + *flake + "' resolves to '" + flake_dir.string() + "', outside source '" +
-                               config.source_dir.string() + "'",
-                  "put the flake inside the source directory (both are relative to this file)");
+      reader.fail("flake", "'" + *flake + "' is outside the source directory '" + source + "'",
+                  "put the flake inside the source directory (both paths are relative to this file)");
     }
     config.flake = flake_dir.lexically_relative(config.source_dir).string();
   }
@@ -198,13 +258,13 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
     }
   }
   if (const json* options = reader.object("nixOptions")) {
-    ObjectReader option_reader(name, *options, "nixOptions", {});
     for (const auto& [key, value] : options->items()) {
+      const std::string option_path = json_path("nixOptions", key);
       if (key.empty() || key.front() == '-' || key.find_first_of(" \t\r\n") != std::string::npos) {
-        option_reader.fail(key, "'" + key + "' is not a nix option name", "use names as in nix.conf, e.g. \"sandbox\"");
+        fail_config(name, option_path, "'" + key + "' is not a nix option name", "use names as in nix.conf, e.g. \"sandbox\"");
       }
       if (!value.is_string()) {
-        option_reader.fail(key, "expected a string, got " + describe_json(value),
+        fail_config(name, option_path, "expected a string, got " + describe_json(value),
                            "write the value as nix.conf would, in quotes: \"" +
                                (value.is_string() ? value.get<std::string>() : value.dump()) + "\"");
       }
@@ -261,8 +321,9 @@ FleetConfig load_fleet_config(const fs::path& file) {
   buffer << in.rdbuf();
   const std::string text = buffer.str();
   json root;
+  DuplicateKeyFinder duplicates;
   try {
-    root = json::parse(text);
+    root = json::parse(text, std::ref(duplicates));
   } catch (const json::parse_error& error) {
     // Turn nlohmann's byte offset into the line:column an editor jumps to.
     std::size_t offset = std::min<std::size_t>(error.byte == 0 ? 0 : error.byte - 1, text.size());
@@ -275,6 +336,10 @@ FleetConfig load_fleet_config(const fs::path& file) {
     }
     fail_config(file.string(), "line " + std::to_string(line) + ", column " + std::to_string(column),
                 "invalid JSON: " + detail, "fix the syntax (strict JSON: no comments, no trailing commas)");
+  }
+  if (!duplicates.duplicate().empty()) {
+    fail_config(file.string(), duplicates.duplicate(), "this key appears twice in its object",
+                "keep one of them (JSON would silently use the last)");
   }
   return parse_fleet_config(root, file);
 }
