@@ -346,7 +346,7 @@ FleetConfig load_fleet_config(const fs::path& file) {
 
 fs::path find_fleet_config(const fs::path& start) {
   fs::path dir = fs::absolute(start).lexically_normal();
-  if (dir.has_filename() == false && dir.has_parent_path() && dir != dir.root_path()) {
+  if (!dir.has_filename() && dir != dir.root_path()) {
     dir = dir.parent_path();
   }
   const fs::path first = dir;
