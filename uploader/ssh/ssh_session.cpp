@@ -10,9 +10,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 
@@ -46,6 +49,16 @@ std::string host_key_algorithms(ssh_key key) {
   }
   const char* name = ssh_key_type_to_char(type);
   return name != nullptr ? name : "";
+}
+
+std::string local_user_name() {
+  struct passwd entry {};
+  struct passwd* result = nullptr;
+  std::array<char, 4096> buffer{};
+  if (getpwuid_r(geteuid(), &entry, buffer.data(), buffer.size(), &result) != 0 || result == nullptr) {
+    return {};
+  }
+  return result->pw_name;
 }
 
 }  // namespace
@@ -90,6 +103,7 @@ std::unique_ptr<SshSession> SshSession::connect(const SshTarget& target, const S
                                                 std::to_string(options.connect_timeout_seconds) + " s)");
   }
   session->note_inbound();
+  session->describe_resolved(target.host);
   session->set_socket_options();
   session->verify_host_key(target);
   session->authenticate();
@@ -135,11 +149,19 @@ void SshSession::configure(const SshTarget& target) {
   int verbosity = SSH_LOG_NOLOG;
   set_option(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity, "log verbosity", where);
 
+  describe_resolved(target.host);
+}
+
+void SshSession::describe_resolved(const std::string& fallback_host) {
+  ssh_session s = handle();
   std::string user = option_string(s, SSH_OPTIONS_USER);
+  if (user.empty()) {
+    user = local_user_name();  // what libssh itself falls back to when it connects
+  }
   unsigned int port = 22;
   ssh_options_get_port(s, &port);
   std::string host = option_string(s, SSH_OPTIONS_HOST);
-  m_description = (user.empty() ? std::string() : user + "@") + (host.empty() ? target.host : host) + ":" +
+  m_description = (user.empty() ? std::string() : user + "@") + (host.empty() ? fallback_host : host) + ":" +
                   std::to_string(port);
 }
 

@@ -57,6 +57,8 @@ private:
 
   SshSession(ssh_session_struct* session, const SshOptions& options);
   void configure(const SshTarget& target);
+  // Sets m_description from the options as libssh resolved them.
+  void describe_resolved(const std::string& fallback_host);
   void set_socket_options();
   void verify_host_key(const SshTarget& target);
   void authenticate();
