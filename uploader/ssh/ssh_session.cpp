@@ -116,7 +116,9 @@ void SshSession::configure(const SshTarget& target) {
   const std::string& where = target.host;
   // HOST first: the config's Host/Match blocks are chosen by it. Then the config, then our
   // explicit values, which must win; ssh_connect must not parse the config again over them.
-  set_option(s, SSH_OPTIONS_HOST, target.host.c_str(), "host", where);
+  if (ssh_options_set(s, SSH_OPTIONS_HOST, target.host.c_str()) != SSH_OK) {
+    throw fleet::ConfigError("ssh host '" + target.host + "' is not a host name or address libssh accepts");
+  }
   const char* config = m_options.config_file.empty() ? nullptr : m_options.config_file.c_str();
   if (ssh_options_parse_config(s, config) != SSH_OK) {
     throw fleet::ConfigError("cannot parse ssh config " + (config != nullptr ? "'" + m_options.config_file + "'" :

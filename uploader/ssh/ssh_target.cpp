@@ -37,6 +37,13 @@ void check_word(std::string_view field, std::string_view value, std::string_view
 void validate(const SshTarget& target) {
   // '@' in the host would be split off by libssh as a user name; the user goes in "user".
   check_word("ssh host", target.host, "@/\\'\"`$;");
+  if (target.host.find('_') != std::string::npos) {
+    // libssh 0.10 parses SSH_OPTIONS_HOST as a URI host and fails on '_' without saying why,
+    // even when the name is only a ~/.ssh/config alias.
+    throw fleet::ConfigError("ssh host '" + target.host +
+                             "' must not contain '_': libssh 0.10 rejects it, even as a ~/.ssh/config Host alias; "
+                             "rename the alias (e.g. '-' instead of '_')");
+  }
   if (!target.user.empty()) {
     check_word("ssh user", target.user, "@:/\\'\"`$;");
   }

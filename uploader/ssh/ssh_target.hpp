@@ -25,7 +25,7 @@ struct SshOptions {
 };
 
 // Rejects what must never reach ssh: empty or '-'-prefixed hosts and users (they would read as
-// options), whitespace, control characters, '@' in the host, a port outside 0..65535, and a
+// options), whitespace, control characters, '@' or '_' in the host (libssh 0.10 refuses '_'), a port outside 0..65535, and a
 // hostKey that is not "<type> <base64>". Throws fleet::ConfigError naming the field and value.
 void validate(const SshTarget& target);
 
