@@ -93,7 +93,8 @@ lab_host_teardown() {
     ip netns del "$name" || say "could not delete network namespace $name"
   fi
   if ip link show dev "$(lab_veth "$host")" >/dev/null 2>&1; then
-    ip link del dev "$(lab_veth "$host")" || true
+    # Deleting the namespace may free the pair while we look; that is fine.
+    ip link del dev "$(lab_veth "$host")" 2>/dev/null || true
   fi
   rm -f "$hd/state/holder.pid" "$hd/state/sshd.pid"
 }
