@@ -57,6 +57,8 @@ lab_host_healthy() {
   ns=/run/netns/$(lab_netns "$host")
   pid=$(lab_holder_pid "$host") || return 1
   [[ -e $ns && $(lab_ns_inode "/proc/$pid/ns/net") == "$(lab_ns_inode "$ns")" ]] || return 1
+  # A state dir deleted under a running lab leaves the host's mounts on deleted directories.
+  [[ /proc/$pid/root/nix -ef $(lab_hostdir "$host")/nix ]] || return 1
   [[ $(cat "/sys/class/net/$(lab_veth "$host")/master/ifindex" 2>/dev/null) \
     == $(cat "/sys/class/net/$LAB_BRIDGE/ifindex" 2>/dev/null) ]] || return 1
   ip -n "$(lab_netns "$host")" -4 addr show dev eth0 2>/dev/null | grep -qF " $(lab_ip "$host")/24 " || return 1
