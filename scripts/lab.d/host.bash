@@ -3,39 +3,6 @@
 # One lab host: a network namespace on the bridge, a holder process that owns the host's mount
 # and UTS namespaces (hostname = host name), and (except on the laptop) an sshd started inside both.
 
-# Runs inside the new mount namespace as `sh -c`, with $1 = lab dir, $2 = host. The lab dir is
-# held open on fd 9 so that it stays reachable after /tmp (or wherever it lives) is overmounted,
-# and is bound back at its own path at the end: every host sees $LAB_DIR at the same place.
-# shellcheck disable=SC2016 # expanded by the inner sh
-LAB_HOLDER_SCRIPT='set -eu
-lab=$1 host=$2
-hostname "$host"
-exec 9<"$lab"
-src=/proc/self/fd/9/hosts/$host
-# Inherited /run/netns/* mounts pin the other hosts'"'"' namespaces; drop them.
-for m in $(awk '"'"'{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "nsfs") print $5; break } }'"'"' /proc/self/mountinfo); do
-  umount -l "$m" 2>/dev/null || true
-done
-mount -c --bind "$src/nix" /nix
-mount -c --bind "$src/etc-nix" /etc/nix
-mount -c --bind "$src/root" /root
-mount -c --bind "$src/etc-ssh" /etc/ssh
-mount -c --bind "$src/var-lib-fleet" /var/lib/fleet
-mount -c --bind "$src/var-lib-lab" /var/lib/lab
-mount -c --bind "$src/bin" /usr/local/bin
-mount -c --bind "$src/tmp" /tmp
-mount -t tmpfs -o mode=0755,size=64m lab-run /run
-mkdir -p /run/sshd /run/keys
-chmod 0755 /run/sshd
-chmod 0750 /run/keys
-if ! [ "$lab" -ef /proc/self/fd/9 ]; then
-  mkdir -p "$lab"
-  mount -c --bind /proc/self/fd/9 "$lab"
-fi
-echo $$ >"$src/state/holder.pid"
-exec 9<&-
-exec sleep infinity'
-
 # Mount points on the real filesystem that every host overmounts.
 lab_make_mount_points() {
   mkdir -p /nix /etc/nix /etc/ssh /var/lib/fleet /var/lib/lab /usr/local/bin
@@ -122,7 +89,7 @@ lab_start_holder() {
   # setsid: the lab outlives the shell or test runner that brought it up.
   env -i PATH="$LAB_PATH" FLEET_LAB_MARK="$(lab_mark holder "$host")" \
     setsid ip netns exec "$(lab_netns "$host")" \
-    unshare -m -u --propagation private sh -c "$LAB_HOLDER_SCRIPT" lab-holder "$LAB_DIR" "$host" \
+    unshare -m -u --propagation private sh "$LAB_REPO/scripts/lab.d/holder.sh" "$LAB_DIR" "$host" \
     </dev/null >>"$hd/log/holder.log" 2>&1 8>&- &
   for ((i = 0; i < 100; i++)); do
     lab_holder_pid "$host" >/dev/null && return 0
