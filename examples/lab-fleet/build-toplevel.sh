@@ -1,0 +1,11 @@
+# SPDX-License-Identifier: MIT
+# Builder of a lab toplevel (run by /bin/sh -e); inputs come from the derivation's attributes.
+PATH=/usr/bin:/bin
+mkdir -p "$out/bin"
+ln -s "$base" "$out/base"
+printf '%s\n' "$message" >"$out/message"
+printf '%s\n' "$nodeName" >"$out/configuration-name"
+printf '%s\n' "$version" >"$out/nixos-version"
+printf '%s\n' "$system" >"$out/system"
+sed -e "s|@out@|$out|g" -e "s|@fail@|$fail|g" "$switch" >"$out/bin/switch-to-configuration"
+chmod 0555 "$out/bin/switch-to-configuration"

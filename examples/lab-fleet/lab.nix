@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: MIT
+# Stand-ins for NixOS systems. Each toplevel is a plain derivation (builder /bin/sh, which works
+# because the lab builds with sandbox = false) that references one shared ~10 MB base path and
+# holds a bin/switch-to-configuration recording every activation in /var/lib/lab/activations.
+let
+  version = "lab-1";
+
+  # Deterministic data shared by every toplevel of a system, so closures overlap like real ones.
+  mkBase = system: derivation {
+    name = "lab-base-data";
+    inherit system;
+    builder = "/bin/sh";
+    args = [ "-c" "/usr/bin/mkdir -p $out && /usr/bin/seq 1 1500000 > $out/data" ];
+  };
+in
+{
+  # name: the node name; message: a per-node string, so editing hosts/<name>.nix changes exactly
+  # that node's toplevel; failActivation: switch-to-configuration exits 1 without recording.
+  mkHost = { name, message, system ? "x86_64-linux", failActivation ? false }: {
+    config = {
+      networking.hostName = name;
+      nixpkgs.system = system;
+      system.build.toplevel = derivation {
+        name = "nixos-system-${name}";
+        inherit system message version;
+        nodeName = name;
+        base = mkBase system;
+        switch = ./switch-to-configuration.sh;
+        fail = if failActivation then "1" else "";
+        builder = "/bin/sh";
+        args = [ "-e" ./build-toplevel.sh ];
+      };
+    };
+  };
+
+  mkBrokenBuild = name: {
+    config.system.build.toplevel = derivation {
+      name = "nixos-system-${name}";
+      system = "x86_64-linux";
+      builder = "/bin/sh";
+      args = [ "-c" "echo '${name}: this configuration fails to build on purpose (lab fixture)' >&2; exit 1" ];
+    };
+  };
+
+  mkBrokenEval = name: {
+    config.system.build.toplevel =
+      throw "${name}: this configuration fails to evaluate on purpose (lab fixture)";
+  };
+}
