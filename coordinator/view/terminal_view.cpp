@@ -160,31 +160,36 @@ std::vector<std::string> TerminalView::live_lines(TerminalSize size) const {
   return lines;
 }
 
-std::string TerminalView::erase_live() const {
-  std::string frame = "\r";
-  if (m_drawn > 0) {
-    frame += "\x1b[" + std::to_string(m_drawn) + "A";
-  }
-  return frame + "\x1b[J";
+std::string TerminalView::cursor_to_live_top() const {
+  return m_drawn > 0 ? "\r\x1b[" + std::to_string(m_drawn) + "A" : "\r";
 }
 
 void TerminalView::redraw() {
-  std::string frame = erase_live();
   std::vector<std::string> lines = live_lines(m_probe ? m_probe() : TerminalSize{});
+  std::string body;
   for (const auto& line : lines) {
-    frame += line + "\n";
+    body += "\x1b[2K" + line + "\n";
   }
+  // Ticks come four times a second; an unchanged screen is not worth the bytes over ssh.
+  if (body == m_last_body && lines.size() == m_drawn) {
+    return;
+  }
+  // Clearing line by line (not the whole screen first) avoids flicker; "\x1b[J" then wipes
+  // what remains of a taller previous frame.
+  std::string frame = cursor_to_live_top() + body + "\x1b[J";
   m_drawn = lines.size();
+  m_last_body = std::move(body);
   // One write per frame so the terminal never shows half a redraw.
   m_err << frame << std::flush;
 }
 
 void TerminalView::print_above(const std::vector<std::string>& lines) {
-  std::string frame = erase_live();
+  std::string frame = cursor_to_live_top() + "\x1b[J";
   for (const auto& line : lines) {
     frame += line + "\n";
   }
   m_drawn = 0;
+  m_last_body.clear();
   m_err << frame;
   redraw();
 }
@@ -200,6 +205,7 @@ void TerminalView::on_event(const protocol::Event& event) {
   if (node.first_seen < 0) {
     node.first_seen = now;
   }
+  node.last_seen = now;
   std::vector<std::string> lines = printable_lines(event.msg);
   std::string phase(protocol::to_string(event.phase));
   switch (event.status) {
@@ -268,8 +274,9 @@ void TerminalView::finish(const RunReport& report, const std::filesystem::path& 
       continue;
     }
     const std::string& result = outcome->second.result;
+    // A node's clock stops at its last event, not when the slowest node of the run is done.
     if (node.stopped < 0) {
-      node.stopped = m_now;
+      node.stopped = node.last_seen >= 0 ? node.last_seen : m_now;
     }
     if (result == "ok") {
       node.state = State::done;
@@ -286,6 +293,7 @@ void TerminalView::finish(const RunReport& report, const std::filesystem::path& 
   }
   redraw();
   m_drawn = 0;
+  m_last_body.clear();
   m_err << '\n' << format_summary(report, report_path) << std::flush;
 }
 

@@ -45,6 +45,7 @@ private:
     State state = State::waiting;
     std::string phase;
     double first_seen = -1;
+    double last_seen = -1;
     double stopped = -1;
     std::string text;                 // what the line shows after the elapsed time
     std::deque<std::string> recent;   // last log lines, for the failure block
@@ -53,7 +54,7 @@ private:
   std::string render(const NodeLine& node, std::size_t columns) const;
   std::string render_rest(const std::vector<const NodeLine*>& rest, std::size_t columns) const;
   std::vector<std::string> live_lines(TerminalSize size) const;
-  std::string erase_live() const;
+  std::string cursor_to_live_top() const;
   void redraw();
   void print_above(const std::vector<std::string>& lines);
   std::string paint(const char* sgr, const std::string& text) const;
@@ -67,6 +68,7 @@ private:
   double m_now = 0;
   std::size_t m_ticks = 0;
   std::size_t m_drawn = 0;  // live lines currently on screen, below which the cursor sits
+  std::string m_last_body;  // what those lines show
 };
 
 }  // namespace fleet::coordinator
