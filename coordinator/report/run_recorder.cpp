@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+#include "coordinator/report/run_recorder.hpp"
+
+#include "uploader/base/error.hpp"
+
+#include <cmath>
+
+namespace fleet::coordinator {
+namespace {
+
+// Agent clocks can be skewed or hostile: a duration is never negative or infinite.
+double duration(double from, double to) {
+  double seconds = to - from;
+  return std::isfinite(seconds) && seconds > 0 ? seconds : 0;
+}
+
+// Cuts at a UTF-8 boundary so the report stays valid JSON text.
+std::string cut_line(std::string line) {
+  if (line.size() <= k_max_log_line) {
+    return line;
+  }
+  std::size_t end = k_max_log_line;
+  while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xc0U) == 0x80U) {
+    --end;
+  }
+  line.resize(end);
+  return line + "…";
+}
+
+}  // namespace
+
+RunRecorder::RunRecorder(std::string run_id, std::vector<std::string> nodes, double started)
+    : m_run_id(std::move(run_id)), m_started(started) {
+  for (auto& name : nodes) {
+    m_nodes.try_emplace(std::move(name));
+  }
+}
+
+RunRecorder::NodeState& RunRecorder::state(const std::string& name) {
+  auto it = m_nodes.find(name);
+  if (it == m_nodes.end()) {
+    throw Error("run recorder: node '" + name + "' is not part of run " + m_run_id);
+  }
+  return it->second;
+}
+
+const NodeOutcome& RunRecorder::node(const std::string& name) const {
+  auto it = m_nodes.find(name);
+  if (it == m_nodes.end()) {
+    throw Error("run recorder: node '" + name + "' is not part of run " + m_run_id);
+  }
+  return it->second.outcome;
+}
+
+void RunRecorder::add_error(NodeOutcome& outcome, const std::string& phase, const std::string& message) {
+  std::string entry = phase + ": " + (message.empty() ? "failed" : cut_line(message));
+  // The first failure stays on the first line; later ones (a failed rollback) follow it.
+  outcome.error = outcome.error.empty() ? entry : outcome.error + "\n" + entry;
+}
+
+void RunRecorder::add_log_line(NodeOutcome& outcome, std::string line) {
+  outcome.log_tail.push_back(cut_line(std::move(line)));
+  if (outcome.log_tail.size() > k_log_tail_lines) {
+    outcome.log_tail.erase(outcome.log_tail.begin(),
+                           outcome.log_tail.begin() + static_cast<std::ptrdiff_t>(outcome.log_tail.size() - k_log_tail_lines));
+  }
+}
+
+void RunRecorder::on_event(const protocol::Event& event) {
+  auto it = m_nodes.find(event.node);
+  if (it == m_nodes.end()) {
+    ++m_ignored_events;
+    return;
+  }
+  NodeState& node = it->second;
+  NodeOutcome& outcome = node.outcome;
+  const std::string phase(protocol::to_string(event.phase));
+
+  if (event.extra.is_object()) {
+    auto store_path = event.extra.find("storePath");
+    if (store_path != event.extra.end() && store_path->is_string()) {
+      outcome.store_path = store_path->get<std::string>();
+    }
+  }
+
+  switch (event.status) {
+  case protocol::Status::start:
+    node.open_phases[phase] = event.ts;
+    break;
+  case protocol::Status::progress: {
+    std::string_view text = event.msg;
+    while (!text.empty()) {
+      auto end = text.find('\n');
+      add_log_line(outcome, std::string(text.substr(0, end)));
+      text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    }
+    break;
+  }
+  case protocol::Status::ok:
+  case protocol::Status::fail: {
+    bool ok = event.status == protocol::Status::ok;
+    double seconds = 0;
+    auto open = node.open_phases.find(phase);
+    if (open != node.open_phases.end()) {
+      seconds = duration(open->second, event.ts);
+      node.open_phases.erase(open);
+    }
+    outcome.phases.push_back({phase, seconds, ok ? "ok" : "fail"});
+    if (!ok) {
+      add_error(outcome, phase, event.msg);
+      if (outcome.result != "rolled-back") {
+        outcome.result = "failed";
+      }
+    } else if (event.phase == protocol::Phase::rollback) {
+      outcome.result = "rolled-back";
+    }
+    break;
+  }
+  }
+}
+
+void RunRecorder::set_built_on(const std::string& node, const std::string& where) { state(node).outcome.built_on = where; }
+
+void RunRecorder::mark_ok(const std::string& node) {
+  NodeOutcome& outcome = state(node).outcome;
+  outcome.result = "ok";
+  outcome.error.clear();
+}
+
+void RunRecorder::fail(const std::string& node, const std::string& phase, const std::string& error) {
+  NodeOutcome& outcome = state(node).outcome;
+  add_error(outcome, phase, error);
+  if (outcome.result != "rolled-back") {
+    outcome.result = "failed";
+  }
+}
+
+void RunRecorder::add_transfer(TransferRecord transfer) { m_transfers.push_back(std::move(transfer)); }
+
+RunReport RunRecorder::finish(std::string source_hash, std::string action, std::string config_file, double finished) {
+  RunReport report;
+  report.run_id = m_run_id;
+  report.source_hash = std::move(source_hash);
+  report.action = std::move(action);
+  report.config_file = std::move(config_file);
+  report.started = m_started;
+  report.finished = finished;
+  for (auto& [name, node] : m_nodes) {
+    for (const auto& [phase, start] : node.open_phases) {
+      node.outcome.phases.push_back({phase, duration(start, finished), "fail"});
+    }
+    node.open_phases.clear();
+    report.nodes.emplace(name, node.outcome);
+  }
+  report.transfers = m_transfers;
+  return report;
+}
+
+}  // namespace fleet::coordinator

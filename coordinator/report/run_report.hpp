@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fleet::coordinator {
+
+// How many of a node's last log lines a report keeps.
+inline constexpr std::size_t k_log_tail_lines = 30;
+
+// How long one phase of one node took, and how it ended ("ok" or "fail").
+struct PhaseTiming {
+  std::string phase;
+  double seconds = 0;
+  std::string status;
+
+  bool operator==(const PhaseTiming&) const = default;
+};
+
+// What happened to one node in a run.
+struct NodeOutcome {
+  std::string result = "skipped";      // ok | failed | rolled-back | skipped
+  std::string built_on;                // a builder's name or "self"; empty when never assigned
+  std::string store_path;              // the toplevel that was built, when known
+  std::vector<PhaseTiming> phases;     // in the order they ended
+  std::string error;                   // first line says what failed; empty when ok
+  std::vector<std::string> log_tail;   // at most k_log_tail_lines of the node's log
+
+  // Sum of the phase durations: the time this node kept something busy.
+  double seconds() const;
+
+  bool operator==(const NodeOutcome&) const = default;
+};
+
+// One tarball transfer to a builder; `skipped` when the receiver already had it.
+struct TransferRecord {
+  std::string from;
+  std::string to;
+  std::uint64_t bytes = 0;
+  bool skipped = false;
+
+  bool operator==(const TransferRecord&) const = default;
+};
+
+// The outcome of one run, as written to $XDG_STATE_HOME/fleet/runs/<run>.json.
+struct RunReport {
+  std::string run_id;
+  std::string source_hash;
+  std::string action;
+  std::string config_file;
+  double started = 0;   // seconds since the epoch
+  double finished = 0;  // seconds since the epoch
+  std::map<std::string, NodeOutcome> nodes;
+  std::vector<TransferRecord> transfers;
+
+  // Bytes sent over the wire by the coordinator: the sum of the transfers' bytes.
+  std::uint64_t uploaded_bytes() const;
+  // 0 when every node ended "ok", 1 otherwise: "rolled-back" and "skipped" count as failures.
+  // Exit codes 2 and 3 are decided before a run starts.
+  int exit_code() const;
+
+  bool operator==(const RunReport&) const = default;
+};
+
+// The DESIGN.md report shape plus "action", "configFile", "started", "finished",
+// "durationSeconds", "transfers", "uploadedBytes", "exitCode" and a per-node "logTail".
+// Durations are rounded to milliseconds.
+nlohmann::json to_json(const RunReport& report);
+
+// Reads a report written by to_json (or by a newer fleet: unknown fields are ignored).
+// Throws fleet::Error naming the field when a known field has the wrong type.
+RunReport report_from_json(const nlohmann::json& json);
+
+// A new run id such as "20261121T230000Z-1a2b": UTC start time (so ids sort by time) and 16
+// random bits so that two runs started in the same second do not collide.
+std::string new_run_id(double now);
+
+// $XDG_STATE_HOME/fleet/runs when XDG_STATE_HOME is an absolute path, otherwise
+// ~/.local/state/fleet/runs. Throws fleet::Error when neither it nor HOME is set.
+std::filesystem::path runs_dir();
+
+// Writes <runs_dir>/<run_id>.json atomically (temporary file, fsync, rename; missing
+// directories are created 0700, the file is 0600) and, when extra_path is non-empty, the same
+// JSON atomically to extra_path (0644; its directory must exist). Returns the path written
+// under runs_dir. Throws fleet::Error naming the path on any failure, and when run_id is not a
+// plain file name.
+std::filesystem::path save_report(const RunReport& report, const std::filesystem::path& extra_path = {});
+
+// The human summary printed at the end of a run: one line per node, then a "FAILED:" block per
+// failed or rolled-back node with its error and log tail, then a totals line. `report_path`,
+// when non-empty, is named in the totals line.
+std::string format_summary(const RunReport& report, const std::filesystem::path& report_path = {});
+
+// "512 B", "3.4 KiB", "1.2 MiB", "2.0 GiB".
+std::string format_bytes(std::uint64_t bytes);
+
+// "0.4s", "12.3s", "2m05s", "1h02m".
+std::string format_seconds(double seconds);
+
+}  // namespace fleet::coordinator

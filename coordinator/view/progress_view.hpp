@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "coordinator/report/run_report.hpp"
+#include "uploader/protocol/event.hpp"
+
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fleet::coordinator {
+
+// What the user sees of a run while it happens. The orchestrator feeds every event and note to
+// one view, always from its one thread; the view owns its output streams' formatting.
+class ProgressView {
+public:
+  virtual ~ProgressView() = default;
+
+  // One event about a node of the run (from an agent, or made up by the coordinator for its own
+  // phases such as upload). Events for nodes the view was not given are ignored.
+  virtual void on_event(const protocol::Event& event) = 0;
+
+  // A note from the coordinator itself, such as "uploading 1.2 MiB to b1".
+  virtual void on_message(std::string_view text) = 0;
+
+  // Called about four times a second with the current time; the terminal view redraws.
+  virtual void tick(double now) = 0;
+
+  // The run is over: show its outcome. `report_path` (may be empty) is where it was saved.
+  virtual void finish(const RunReport& report, const std::filesystem::path& report_path) = 0;
+};
+
+enum class ViewMode { terminal, plain, json };
+
+// Whether to colour the terminal view; the NO_COLOR environment variable turns it off anyway.
+enum class Color { off, on };
+
+// json when json_flag is set; terminal when fd is a terminal and TERM is set and not "dumb";
+// plain otherwise.
+ViewMode choose_view_mode(bool json_flag, int fd);
+
+// The view for `mode` over the run's nodes (in display order). The terminal and plain views
+// write to `err`; the JSON view writes events to `out` and notes to `err`, so that `out` holds
+// only JSON lines. The terminal view measures the terminal on stderr.
+std::unique_ptr<ProgressView> make_view(ViewMode mode, std::vector<std::string> nodes, std::ostream& out,
+                                        std::ostream& err, Color color);
+
+}  // namespace fleet::coordinator
