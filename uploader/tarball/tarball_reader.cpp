@@ -86,6 +86,10 @@ private:
     }
     m_eof = n == 0;
     m_compressed += static_cast<std::uint64_t>(n);
+    // Skippable frames decode to nothing, so the output cap alone would not bound the input.
+    if (m_compressed > m_max_bytes) {
+      throw ProtocolError("tarball stream is longer than the limit of " + std::to_string(m_max_bytes) + " bytes");
+    }
     m_input = ZSTD_inBuffer{m_in.data(), static_cast<std::size_t>(n), 0};
   }
 
