@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: MIT
+#include "uploader/tarball/tarball_reader.hpp"
+
+#include "uploader/hash/sha256.hpp"
+#include "uploader/tarball/archive_handle.hpp"
+#include "uploader/tarball/zstd_stream.hpp"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <system_error>
+#include <vector>
+
+namespace fleet::tarball {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Decompresses the fd for libarchive, hashing and counting every decompressed byte, so the
+// hash covers the whole tar including anything after its end marker.
+class ZstdSource {
+public:
+  ZstdSource(int fd, std::uint64_t max_bytes)
+      : m_fd(fd), m_max_bytes(max_bytes), m_dctx(ZSTD_createDCtx()), m_in(ZSTD_DStreamInSize()),
+        m_out(ZSTD_DStreamOutSize()) {
+    if (!m_dctx) {
+      throw Error("zstd: cannot allocate a decompression context (out of memory?)");
+    }
+  }
+
+  // Next chunk of decompressed bytes; size 0 at the clean end of the stream. Throws
+  // ProtocolError for a corrupt, truncated or oversized stream.
+  std::pair<const void*, std::size_t> next() {
+    for (;;) {
+      if (m_input.pos == m_input.size && !m_output_pending) {
+        if (m_eof) {
+          if (m_frame_left != 0) {
+            throw ProtocolError("tarball stream ended in the middle of a zstd frame (" +
+                                std::to_string(m_compressed) + " compressed bytes received): truncated upload");
+          }
+          return {nullptr, 0};
+        }
+        fill();
+        continue;
+      }
+      ZSTD_outBuffer out{m_out.data(), m_out.size(), 0};
+      const std::size_t result = ZSTD_decompressStream(m_dctx.get(), &out, &m_input);
+      if (ZSTD_isError(result) != 0U) {
+        throw ProtocolError(std::string("tarball stream is not valid zstd after ") + std::to_string(m_compressed) +
+                            " compressed bytes: " + ZSTD_getErrorName(result));
+      }
+      m_frame_left = result;
+      m_output_pending = out.pos == out.size;
+      if (out.pos > 0) {
+        m_tar_size += out.pos;
+        if (m_tar_size > m_max_bytes) {
+          throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(m_max_bytes) + " bytes");
+        }
+        m_hasher.update(m_out.data(), out.pos);
+        return {m_out.data(), out.pos};
+      }
+    }
+  }
+
+  std::uint64_t tar_size() const { return m_tar_size; }
+  std::string hex_digest() { return m_hasher.hex_digest(); }
+
+  // Set when next() threw inside a libarchive callback, so the real cause is reported.
+  std::exception_ptr failure;
+
+private:
+  void fill() {
+    ssize_t n = 0;
+    do {
+      n = ::read(m_fd, m_in.data(), m_in.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      throw Error(std::string("cannot read the tarball stream: ") + std::strerror(errno));
+    }
+    m_eof = n == 0;
+    m_compressed += static_cast<std::uint64_t>(n);
+    // Skippable frames decode to nothing, so the output cap alone would not bound the input.
+    if (m_compressed > m_max_bytes) {
+      throw ProtocolError("tarball stream is longer than the limit of " + std::to_string(m_max_bytes) + " bytes");
+    }
+    m_input = ZSTD_inBuffer{m_in.data(), static_cast<std::size_t>(n), 0};
+  }
+
+  int m_fd;
+  std::uint64_t m_max_bytes;
+  ZstdDCtx m_dctx;
+  std::vector<char> m_in;
+  std::vector<char> m_out;
+  ZSTD_inBuffer m_input{nullptr, 0, 0};
+  bool m_eof = false;
+  bool m_output_pending = false;
+  std::size_t m_frame_left = 1;  // nonzero until a frame has been fully decoded
+  std::uint64_t m_compressed = 0;
+  std::uint64_t m_tar_size = 0;
+  hash::Sha256 m_hasher;
+};
+
+la_ssize_t source_read(archive* a, void* client, const void** buffer) {
+  auto* source = static_cast<ZstdSource*>(client);
+  try {
+    const auto [data, size] = source->next();
+    *buffer = data;
+    return static_cast<la_ssize_t>(size);
+  } catch (const std::exception& e) {
+    source->failure = std::current_exception();
+    archive_set_error(a, EIO, "%s", e.what());
+    return -1;
+  }
+}
+
+// Removes the partial directory unless the unpack succeeded and renamed it away.
+class PartialDir {
+public:
+  explicit PartialDir(fs::path path) : m_path(std::move(path)) {}
+  PartialDir(const PartialDir&) = delete;
+  PartialDir& operator=(const PartialDir&) = delete;
+  ~PartialDir() {
+    if (!m_released) {
+      std::error_code ignored;
+      fs::remove_all(m_path, ignored);
+    }
+  }
+  const fs::path& path() const { return m_path; }
+  void release() { m_released = true; }
+
+private:
+  fs::path m_path;
+  bool m_released = false;
+};
+
+fs::path make_partial_dir(const fs::path& dest) {
+  hash::ensure_sodium();
+  unsigned char random[8];
+  randombytes_buf(random, sizeof random);
+  char hex[sizeof random * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, random, sizeof random);
+  fs::path partial = dest;
+  partial += std::string(".partial-") + hex;
+  if (::mkdir(partial.c_str(), 0700) != 0) {
+    throw Error("cannot create '" + partial.string() + "': " + std::strerror(errno));
+  }
+  return partial;
+}
+
+// Checked on the name as it came off the wire, before it is prefixed with the partial dir:
+// after prefixing every name is absolute, so libarchive's NOABSOLUTEPATHS cannot be used.
+// Returns false for names that denote the extraction root itself ("." or "./").
+bool validate_name(const char* raw) {
+  if (raw == nullptr || *raw == '\0') {
+    throw ProtocolError("tarball has an entry with an empty name");
+  }
+  const std::string name = raw;
+  if (name.front() == '/') {
+    throw ProtocolError("tarball entry '" + name + "' is an absolute path");
+  }
+  bool has_component = false;
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    std::size_t slash = name.find('/', start);
+    if (slash == std::string::npos) {
+      slash = name.size();
+    }
+    const std::string_view component(name.data() + start, slash - start);
+    if (component == "..") {
+      throw ProtocolError("tarball entry '" + name + "' has a '..' component");
+    }
+    has_component = has_component || (!component.empty() && component != ".");
+    start = slash + 1;
+  }
+  return has_component;
+}
+
+void validate_entry(archive_entry* e, const UnpackLimits& limits) {
+  const char* name = archive_entry_pathname(e);
+  const std::string shown = name != nullptr ? name : "";
+  if (archive_entry_hardlink(e) != nullptr) {
+    throw ProtocolError("tarball entry '" + shown + "' is a hardlink (to '" + archive_entry_hardlink(e) +
+                        "'); fleet tarballs store hardlinked files as copies");
+  }
+  const auto type = archive_entry_filetype(e);
+  if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+    throw ProtocolError("tarball entry '" + shown + "' has unsupported type 0" + std::to_string(type >> 12) +
+                        "; only files, directories and symlinks are allowed");
+  }
+  if (type == AE_IFLNK && (archive_entry_symlink(e) == nullptr || *archive_entry_symlink(e) == '\0')) {
+    throw ProtocolError("tarball symlink '" + shown + "' has an empty target");
+  }
+  if (archive_entry_size_is_set(e) != 0 &&
+      (archive_entry_size(e) < 0 || static_cast<std::uint64_t>(archive_entry_size(e)) > limits.max_total_bytes)) {
+    throw ProtocolError("tarball entry '" + shown + "' declares a size of " + std::to_string(archive_entry_size(e)) +
+                        " bytes, over the limit of " + std::to_string(limits.max_total_bytes));
+  }
+}
+
+void normalise_mode(archive_entry* e) {
+  switch (archive_entry_filetype(e)) {
+  case AE_IFDIR:
+    archive_entry_set_perm(e, 0755);
+    break;
+  case AE_IFLNK:
+    archive_entry_set_perm(e, 0777);
+    break;
+  default:
+    archive_entry_set_perm(e, (archive_entry_perm(e) & 0111) != 0 ? 0755 : 0644);
+    break;
+  }
+}
+
+class Unpacker {
+public:
+  Unpacker(int fd, const fs::path& partial, const UnpackLimits& limits)
+      : m_source(fd, limits.max_total_bytes), m_partial(partial), m_limits(limits), m_reader(archive_read_new()),
+        m_disk(archive_write_disk_new()) {
+    if (!m_reader || !m_disk) {
+      throw Error("libarchive: out of memory creating the tar reader");
+    }
+  }
+
+  UnpackResult run() {
+    archive* r = m_reader.get();
+    archive* w = m_disk.get();
+    // No filters: zstd is decoded above, and format_tar alone keeps the parser surface small.
+    archive_read_support_format_tar(r);
+    check_disk(archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                     ARCHIVE_EXTRACT_PERM),
+               "configure extraction");
+    check_read(archive_read_open(r, &m_source, nullptr, source_read, nullptr), "open");
+
+    UnpackResult result;
+    archive_entry* e = nullptr;
+    for (;;) {
+      const int status = archive_read_next_header(r, &e);
+      if (status == ARCHIVE_EOF) {
+        break;
+      }
+      check_read(status, "read an entry header of");
+      if (++result.entries > m_limits.max_entries) {
+        throw ProtocolError("tarball has more than the limit of " + std::to_string(m_limits.max_entries) + " entries");
+      }
+      extract(e);
+    }
+    // Whatever follows the end-of-archive marker is hashed too, and the frame must end cleanly.
+    while (m_source.next().second != 0) {
+    }
+    check_disk(archive_write_close(w), "finish writing");
+    result.tar_size = m_source.tar_size();
+    result.content_hash = m_source.hex_digest();
+    return result;
+  }
+
+private:
+  void extract(archive_entry* e) {
+    validate_entry(e, m_limits);
+    const std::string name = archive_entry_pathname(e);
+    if (!validate_name(name.c_str())) {
+      if (archive_entry_filetype(e) != AE_IFDIR) {
+        throw ProtocolError("tarball entry '" + name + "' names the destination directory itself");
+      }
+      return;
+    }
+    archive_entry_set_pathname(e, (m_partial / name).c_str());
+    normalise_mode(e);
+    if (archive_write_header(m_disk.get(), e) != ARCHIVE_OK) {
+      throw ProtocolError("cannot extract tarball entry '" + name + "': " + archive_error_text(m_disk.get()));
+    }
+    const void* block = nullptr;
+    std::size_t size = 0;
+    la_int64_t offset = 0;
+    for (;;) {
+      const int status = archive_read_data_block(m_reader.get(), &block, &size, &offset);
+      if (status == ARCHIVE_EOF) {
+        break;
+      }
+      check_read(status, "read the data of '" + name + "' in");
+      if (archive_write_data_block(m_disk.get(), block, size, offset) < 0) {
+        throw Error("cannot write '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
+      }
+    }
+    if (archive_write_finish_entry(m_disk.get()) != ARCHIVE_OK) {
+      throw Error("cannot finish '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
+    }
+  }
+
+  void check_read(int status, const std::string& what) {
+    if (status == ARCHIVE_OK) {
+      return;
+    }
+    if (m_source.failure) {
+      std::rethrow_exception(m_source.failure);
+    }
+    throw ProtocolError("cannot " + what + " the tarball: " + archive_error_text(m_reader.get()));
+  }
+
+  void check_disk(int status, const std::string& what) {
+    if (status != ARCHIVE_OK) {
+      throw Error("cannot " + what + " the unpacked tarball: " + archive_error_text(m_disk.get()));
+    }
+  }
+
+  ZstdSource m_source;
+  const fs::path& m_partial;
+  const UnpackLimits& m_limits;
+  ArchiveReader m_reader;
+  ArchiveWriter m_disk;
+};
+
+}  // namespace
+
+UnpackResult unpack(int fd, const fs::path& dest, const std::string& expected_hash, const UnpackLimits& limits) {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(dest, ec))) {
+    throw DestinationExists("cannot unpack into '" + dest.string() + "': it already exists", std::nullopt);
+  }
+  // libarchive's symlink check walks the whole absolute path, so the parent must be free of
+  // symlinks (e.g. /var/run -> /run) or every entry would be refused.
+  const fs::path parent = fs::canonical(fs::absolute(dest).parent_path(), ec);
+  if (ec) {
+    throw Error("cannot unpack into '" + dest.string() + "': its parent directory is unusable (" + ec.message() + ")");
+  }
+  const fs::path final_dest = parent / dest.filename();
+  PartialDir partial(make_partial_dir(final_dest));
+
+  UnpackResult result;
+  {
+    Unpacker unpacker(fd, partial.path(), limits);
+    result = unpacker.run();
+  }
+  if (result.content_hash != expected_hash) {
+    throw ProtocolError("tarball content hash mismatch: expected " + expected_hash + ", received " +
+                        result.content_hash + " (" + std::to_string(result.tar_size) + " tar bytes)");
+  }
+  fs::permissions(partial.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                      fs::perms::others_read | fs::perms::others_exec);
+  // RENAME_NOREPLACE: a plain rename() would silently replace an empty directory at dest.
+  if (::renameat2(AT_FDCWD, partial.path().c_str(), AT_FDCWD, final_dest.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == EEXIST || errno == ENOTEMPTY) {
+      throw DestinationExists("'" + final_dest.string() + "' appeared while unpacking; kept the existing one", result);
+    }
+    throw Error("cannot rename '" + partial.path().string() + "' to '" + final_dest.string() + "': " +
+                std::strerror(errno));
+  }
+  partial.release();
+  return result;
+}
+
+}  // namespace fleet::tarball
