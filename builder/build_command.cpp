@@ -4,8 +4,10 @@
 #include "builder/nix_cli.hpp"
 #include "builder/phases/delivery.hpp"
 #include "builder/phases/nix_build.hpp"
+#include "builder/phases/nixos_rebuild.hpp"
 #include "uploader/base/error.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 #include <unistd.h>
@@ -64,13 +66,27 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   std::string flake_ref = "path:" + (source / job.flake).lexically_normal().string();
 
   probe_targets(targets, work_dir, events);
-  evaluate_targets(targets, flake_ref, nix, events);
-  build_targets(targets, nix, paths.roots(), events);
-  deliver_targets(targets, nix, work_dir, k_deliver_parallel, events);
+  // On a NixOS host a self-building target goes through nixos-rebuild; everything else (and
+  // every host without it, such as the lab's) gets nixos-rebuild's steps from the agent.
+  std::vector<TargetState*> rebuilt;
+  if (has_nixos_rebuild()) {
+    rebuilt = rebuild_self_targets(targets, flake_ref, nix, events);
+  }
+  std::vector<TargetState> own_steps;
+  for (auto& t : targets) {
+    if (std::find(rebuilt.begin(), rebuilt.end(), &t) == rebuilt.end()) {
+      own_steps.push_back(t);
+    }
+  }
+  evaluate_targets(own_steps, flake_ref, nix, events);
+  build_targets(own_steps, nix, paths.roots(), events);
+  deliver_targets(own_steps, nix, work_dir, k_deliver_parallel, events);
 
   std::error_code ignored;
   std::filesystem::remove_all(work_dir, ignored);
-  bool all_ok = std::none_of(targets.begin(), targets.end(), [](const TargetState& t) { return t.failed; });
+  auto failed = [](const TargetState& t) { return t.failed; };
+  bool all_ok = std::none_of(own_steps.begin(), own_steps.end(), failed) &&
+                std::none_of(rebuilt.begin(), rebuilt.end(), [](const TargetState* t) { return t->failed; });
   return all_ok ? 0 : 1;
 }
 

@@ -1,2 +1,76 @@
 // SPDX-License-Identifier: MIT
-int main() { return 0; }
+// fleet-builder: the agent on build nodes and targets. Every subcommand speaks JSON lines on
+// stdout; human-readable errors go to stderr.
+#include "builder/activation.hpp"
+#include "builder/build_command.hpp"
+#include "builder/receive.hpp"
+#include "uploader/base/error.hpp"
+#include "uploader/base/exit_code.hpp"
+#include "uploader/protocol/job.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+  using namespace fleet;
+  CLI::App app{"fleet-builder: receives sources, builds, delivers and activates NixOS systems for fleet"};
+  app.require_subcommand(1);
+  std::string state_dir;
+  app.add_option("--state-dir", state_dir, "Where sources, GC roots and run files live (default /var/lib/fleet as root)");
+
+  auto* receive = app.add_subcommand("receive", "Receive a source tarball (.tar.zst) on stdin unless already held");
+  std::string hash;
+  receive->add_option("--hash", hash, "SHA-256 of the uncompressed tar")->required();
+
+  app.add_subcommand("build", "Run the build job given as JSON on stdin; events on stdout");
+
+  auto* activate = app.add_subcommand("activate", "Activate a system closure already in this host's store");
+  builder::ActivationRequest request;
+  std::vector<std::string> nix_options;
+  activate->add_option("--node", request.node, "Node name used in events")->required();
+  activate->add_option("--path", request.store_path, "Store path of the system closure")->required();
+  activate->add_option("--action", request.action, "switch | boot | test | dry-activate | build")
+      ->required()
+      ->check(CLI::IsMember({"switch", "boot", "test", "dry-activate", "build"}));
+  activate->add_option("--nix-option", nix_options, "K=V passed to nix as --option K V");
+
+  app.add_subcommand("version", "Print the agent and protocol versions as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : to_int(ExitCode::usage);
+  }
+
+  builder::AgentPaths paths{state_dir.empty() ? builder::default_state_dir() : std::filesystem::path(state_dir)};
+  builder::EventWriter events(stdout);
+  try {
+    if (app.got_subcommand("receive")) {
+      builder::run_receive(hash, paths.state_dir, 0, std::cout);
+      return 0;
+    }
+    if (app.got_subcommand("build")) {
+      return builder::run_build(std::cin, paths, events);
+    }
+    if (app.got_subcommand("activate")) {
+      std::map<std::string, std::string> options;
+      for (const auto& kv : nix_options) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          throw ConfigError("--nix-option expects K=V, got '" + kv + "'");
+        }
+        options[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+      return builder::activate_here(request, builder::NixCli(options), events) ? 0 : to_int(ExitCode::node_failed);
+    }
+    std::cout << nlohmann::json{{"agent", "fleet-builder"}, {"protocol", protocol::k_protocol_version}}.dump() << '\n';
+    return 0;
+  } catch (const ConfigError& e) {
+    std::cerr << "fleet-builder: error: " << e.what() << '\n';
+    return to_int(ExitCode::usage);
+  } catch (const std::exception& e) {
+    std::cerr << "fleet-builder: error: " << e.what() << '\n';
+    return to_int(ExitCode::node_failed);
+  }
+}

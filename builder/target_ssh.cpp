@@ -24,9 +24,12 @@ std::string TargetSsh::nix_sshopts() const {
 
 TargetSsh make_target_ssh(const protocol::JobTarget& target, const std::filesystem::path& work_dir) {
   TargetSsh ssh;
-  ssh.destination = target.user + "@" + target.host;
-  ssh.options = {"-p", std::to_string(target.port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-                 "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3"};
+  ssh.destination = target.user.empty() ? target.host : target.user + "@" + target.host;
+  if (target.port != 0) {
+    ssh.options = {"-p", std::to_string(target.port)};
+  }
+  ssh.options.insert(ssh.options.end(), {"-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                 "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3"});
   if (!target.host_key.empty()) {
     // The key pinned in fleet.json is the only one accepted: a file of its own, looked up by
     // an alias so it matches however the host name resolves.

@@ -1,2 +1,63 @@
 // SPDX-License-Identifier: MIT
-int main() { return 0; }
+// fleet: deploys NixOS machines through build nodes. Parses the command line, runs one
+// command, and maps errors to the exit codes DESIGN.md defines.
+#include "coordinator/commands/commands.hpp"
+#include "uploader/base/error.hpp"
+#include "uploader/base/exit_code.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <iostream>
+
+namespace {
+
+void add_selection_options(CLI::App* command, fleet::coordinator::SelectionOptions& options) {
+  command->add_option("-c,--config", options.config_file, "fleet.json (default: ./fleet.json, searched upward)");
+  command->add_option("--on", options.on, "Nodes to act on: names, globs (web-*) and @tags, comma-separated");
+  command->add_flag("--json", options.json, "Machine-readable output");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace fleet;
+  CLI::App app{"fleet: deploy NixOS machines through build nodes, from a laptop without Nix"};
+  app.require_subcommand(1);
+
+  coordinator::SyncOptions sync;
+  auto* sync_command = app.add_subcommand("sync-and-build", "Pack, upload, build, deliver and activate the selected nodes");
+  add_selection_options(sync_command, sync.selection);
+  sync_command->add_option("--action", sync.action, "switch | boot | test | dry-activate | build (default: each node's, else switch)")
+      ->check(CLI::IsMember({"switch", "boot", "test", "dry-activate", "build"}));
+  sync_command->add_option("--jobs", sync.jobs, "Build locations worked on at once")->check(CLI::Range(1, 256));
+  sync_command->add_flag("--unattended", sync.unattended, "Never prompt (for cron and timers)");
+  sync_command->add_option("--report", sync.report_file, "Also write the run report to this file");
+
+  coordinator::SelectionOptions plan;
+  auto* plan_command = app.add_subcommand("plan", "Print who builds what, and why; touches nothing");
+  add_selection_options(plan_command, plan);
+
+  // A peer that closes its end must surface as an error on that connection, not kill the run.
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : to_int(ExitCode::usage);
+  }
+  try {
+    if (*sync_command) {
+      return coordinator::run_sync_and_build(sync);
+    }
+    return coordinator::run_plan_command(plan);
+  } catch (const ConfigError& e) {
+    std::cerr << "fleet: error: " << e.what() << '\n';
+    return to_int(ExitCode::usage);
+  } catch (const LockHeld& e) {
+    std::cerr << "fleet: error: " << e.what() << '\n';
+    return to_int(ExitCode::locked);
+  } catch (const std::exception& e) {
+    std::cerr << "fleet: error: " << e.what() << '\n';
+    return to_int(ExitCode::node_failed);
+  }
+}

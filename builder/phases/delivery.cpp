@@ -100,7 +100,7 @@ void probe_targets(std::vector<TargetState>& targets, const std::filesystem::pat
       return;
     }
     const auto& node = state.target.node;
-    events.emit(node, Phase::probe, Status::start, state.target.user + "@" + state.target.host);
+    events.emit(node, Phase::probe, Status::start, "ssh " + state.target.host);
     try {
       auto ssh = make_target_ssh(state.target, work_dir);
       auto result = run_process({ssh.command("true"), {}, "", k_probe_timeout});

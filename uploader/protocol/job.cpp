@@ -105,9 +105,11 @@ BuildJob parse_build_job(const nlohmann::json& json) {
     target.action = require(t, where, "action", value_t::string).get<std::string>();
     if (target.mode == TargetMode::delegate) {
       check_token(target.host, where + "host");
-      check_token(target.user, where + "user");
+      if (!target.user.empty()) {
+        check_token(target.user, where + "user");
+      }
     }
-    if (target.port < 1 || target.port > 65535) {
+    if (target.port < 0 || target.port > 65535) {
       throw ProtocolError("job field '" + where + "port' is out of range: " + std::to_string(target.port));
     }
     static const std::vector<std::string> k_actions{"switch", "boot", "test", "dry-activate", "build"};

@@ -22,8 +22,8 @@ struct JobTarget {
   std::string node;
   TargetMode mode = TargetMode::delegate;
   std::string host;       // address the build node uses to reach a delegated target
-  std::string user = "root";
-  int port = 22;
+  std::string user;  // empty: as the build node's ~/.ssh/config says
+  int port = 0;      // 0: as the build node's ~/.ssh/config says, else 22
   std::string host_key;   // "ssh-ed25519 AAAA…" pinned in fleet.json; empty: the agent's known_hosts
   std::string action = "switch";  // switch | boot | test | dry-activate | build
 

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+#include "builder/phases/nixos_rebuild.hpp"
+
+#include "builder/activation.hpp"
+#include "uploader/base/process.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <unistd.h>
+
+namespace fleet::builder {
+
+using protocol::Phase;
+using protocol::Status;
+
+bool has_nixos_rebuild() {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (!dir.empty() && access((std::filesystem::path(dir) / "nixos-rebuild").c_str(), X_OK) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<TargetState*> rebuild_self_targets(std::vector<TargetState>& targets, const std::string& flake_ref,
+                                               const NixCli& nix, EventWriter& events) {
+  std::vector<TargetState*> taken;
+  for (auto& state : targets) {
+    const auto& target = state.target;
+    if (state.failed || target.mode != protocol::TargetMode::self || target.action == "build") {
+      continue;
+    }
+    taken.push_back(&state);
+    std::vector<std::string> argv{"nixos-rebuild", target.action, "--flake", flake_ref + "#" + target.node};
+    for (const auto& [key, value] : nix.options()) {
+      argv.insert(argv.end(), {"--option", key, value});
+    }
+    argv = as_root(argv);
+    events.emit(target.node, Phase::activate, Status::start, describe_command(argv));
+    auto log = [&](std::string_view line) { events.emit(target.node, Phase::activate, Status::progress, line); };
+    auto result = run_process({argv, {}, "", std::chrono::seconds{6 * 3600}}, log, log);
+    if (!result.ok()) {
+      state.failed = true;
+      events.emit(target.node, Phase::activate, Status::fail, "nixos-rebuild " + target.action + " failed:\n" + result.err_tail);
+      continue;
+    }
+    std::error_code ec;
+    auto current = std::filesystem::read_symlink("/run/current-system", ec);
+    nlohmann::json extra = nlohmann::json::object();
+    if (!ec && target.action != "boot") {
+      extra["storePath"] = current.string();
+    }
+    events.emit(target.node, Phase::activate, Status::ok, "nixos-rebuild " + target.action + " done", extra);
+  }
+  return taken;
+}
+
+}  // namespace fleet::builder

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "coordinator/config/fleet_config.hpp"
+#include "coordinator/plan/deploy_plan.hpp"
+#include "uploader/protocol/job.hpp"
+#include "uploader/ssh/ssh_target.hpp"
+
+#include <string>
+#include <vector>
+
+namespace fleet::coordinator {
+
+// A host that receives the source and runs one build job: a builder serving delegated
+// targets, or a self-building target serving itself.
+struct BuildLocation {
+  std::string name;  // builder name, or the node's own name when it builds itself
+  bool is_builder = false;
+  ssh::SshTarget ssh;
+  std::vector<protocol::JobTarget> targets;
+};
+
+// Groups the plan's assignments by where they build, in a stable order (builders by name,
+// then self-building nodes). `action_override` (from --action) replaces each node's action.
+std::vector<BuildLocation> build_locations(const FleetConfig& config, const DeployPlan& plan,
+                                           const std::string& action_override);
+
+}  // namespace fleet::coordinator

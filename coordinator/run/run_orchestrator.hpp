@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "coordinator/report/run_recorder.hpp"
+#include "coordinator/run/build_location.hpp"
+#include "coordinator/view/progress_view.hpp"
+#include "uploader/ssh/ssh_target.hpp"
+#include "uploader/tarball/tarball_writer.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fleet::coordinator {
+
+// Everything one run needs, decided before it starts.
+struct RunInputs {
+  std::string run_id;
+  const tarball::PackedTarball* tarball = nullptr;
+  std::vector<BuildLocation> locations;
+  std::string flake = ".";
+  std::map<std::string, std::string> nix_options;
+  std::size_t jobs = 8;  // build locations worked on at once (each one SSH session)
+  ssh::SshOptions ssh;
+};
+
+// Executes a plan: connects to every build location first (so an unreachable host is known
+// before any build starts), then uploads the source to each and runs its build job. One
+// io_context thread owns the recorder and the view; blocking SSH work runs on a pool of
+// `jobs` threads and posts its results back. A failed location fails only its own nodes.
+class RunOrchestrator {
+public:
+  RunOrchestrator(RunInputs inputs, RunRecorder& recorder, ProgressView& view);
+  void run();
+
+private:
+  RunInputs m_inputs;
+  RunRecorder& m_recorder;
+  ProgressView& m_view;
+};
+
+}  // namespace fleet::coordinator
