@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what fleet needs to build, test and run its lab on Debian 12, then builds it.
+# Idempotent. Usage: scripts/setup.sh [BUILD_DIR] [extra cmake args…]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config git
+  libssh-dev libarchive-dev libzstd-dev zstd libsodium-dev nlohmann-json3-dev libboost-dev libcli11-dev catch2
+  nix-bin openssh-server openssh-client iproute2 util-linux procps age python3 jq
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: missing packages: ${missing[*]}; run as root or install them" >&2
+    exit 2
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build_dir=${1:-build}
+shift || true
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLEET_WERROR=ON "$@" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"

@@ -1,0 +1,209 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+# `fleet sync-and-build` end to end from the lab's laptop: two build nodes, four targets (two
+# low-power delegated, one self-building, one pinned), real sshd and nix everywhere. Run by
+# tests/lab/run.
+
+probe() {
+  lab_binaries_built || {
+    echo "fleet and fleet-builder are not built (FLEET_BIN_DIR='${FLEET_BIN_DIR:-}')"
+    return 1
+  }
+}
+
+setup() {
+  TARGETS=(t1 t2 t3 t4 t5)
+  # Fresh stores, agent state and activation records, so "activated exactly once" means this run.
+  lab reset all >/dev/null
+  FLEET_DIR=$LAB_SCRATCH/fleet
+  cp -r "$LAB_FLEET" "$FLEET_DIR"
+}
+
+fleet() {
+  lab exec laptop fleet "$@"
+}
+
+activations() {
+  local file=$LAB/hosts/$1/var-lib-lab/activations
+  if [[ -f $file ]]; then cat "$file"; fi
+}
+
+activation_count() {
+  activations "$1" | grep -c . || true
+}
+
+# Lines in every sshd log saying a client logged in: proof of contact.
+logins() {
+  cat "$LAB"/hosts/*/log/sshd.log 2>/dev/null | grep -c "Accepted publickey" || true
+}
+
+host_key() {
+  jq -er --arg h "$1" '.[$h]' "$LAB/host-keys.json"
+}
+
+# Writes a variant of the demo fleet.json: NAME and a jq filter applied to the demo's.
+variant() {
+  jq "$2" "$FLEET_DIR/fleet.json" >"$FLEET_DIR/$1.json"
+  printf '%s' "$FLEET_DIR/$1.json"
+}
+
+# Runs sync-and-build; leaves the exit code in $RC and the output in $OUT.
+deploy() {
+  RC=0
+  OUT=$(fleet sync-and-build "$@" 2>&1) || RC=$?
+}
+
+result_of() {
+  jq -r --arg n "$2" '.nodes[$n].result' "$1"
+}
+
+test_first_deploy_builds_on_builders_and_activates_each_target_once() {
+  deploy -c "$FLEET_DIR/fleet.json" --report "$LAB_SCRATCH/first.json"
+  expect_eq 0 "$RC" "exit code; output: $OUT"
+  local n store
+  for n in t1 t2 t3 t4; do
+    expect_eq ok "$(result_of "$LAB_SCRATCH/first.json" "$n")" "result of $n"
+    store=$(jq -r --arg n "$n" '.nodes[$n].storePath' "$LAB_SCRATCH/first.json")
+    expect_contains "$store" "-nixos-system-$n" "store path of $n"
+    expect_eq 1 "$(activation_count "$n")" "activations on $n"
+    expect_eq "switch $store" "$(activations "$n" | cut -d' ' -f2-)" "activation record on $n"
+    expect_eq "$store" "$(readlink "$LAB/hosts/$n/nix/var/nix/profiles/system" | xargs -I{} readlink "$LAB/hosts/$n/nix/var/nix/profiles/{}")" "system profile of $n"
+  done
+  expect_eq self "$(jq -r '.nodes.t3.builtOn' "$LAB_SCRATCH/first.json")"
+  expect_eq b2 "$(jq -r '.nodes.t4.builtOn' "$LAB_SCRATCH/first.json")"
+  for n in t1 t2; do
+    expect_contains "b1 b2" "$(jq -r --arg n "$n" '.nodes[$n].builtOn' "$LAB_SCRATCH/first.json")" "builder of $n"
+  done
+  # Delegated targets only received closures (no derivations); the self-building one evaluated.
+  for n in t1 t2 t4; do
+    expect_eq 0 "$(find "$LAB/hosts/$n/nix/store" -maxdepth 1 -name '*.drv' | wc -l)" ".drv files on $n"
+  done
+  [[ $(find "$LAB/hosts/t3/nix/store" -maxdepth 1 -name '*.drv' | wc -l) -gt 0 ]] || fail "t3 did not evaluate itself"
+  local uploaded
+  uploaded=$(jq -r '.uploadedBytes' "$LAB_SCRATCH/first.json")
+  ((uploaded > 0)) || fail "nothing uploaded on the first run"
+  echo "  first deploy: uploaded $uploaded bytes, $(jq -r '.durationSeconds' "$LAB_SCRATCH/first.json") s"
+  # The run is in the laptop's history too.
+  [[ -n $(ls "$LAB/hosts/laptop/root/.local/state/fleet/runs/") ]] || fail "no report under XDG_STATE_HOME"
+}
+
+test_unchanged_rerun_uploads_nothing() {
+  deploy -c "$FLEET_DIR/fleet.json" --report "$LAB_SCRATCH/second.json"
+  expect_eq 0 "$RC" "exit code; output: $OUT"
+  expect_eq 0 "$(jq -r '.uploadedBytes' "$LAB_SCRATCH/second.json")" "bytes uploaded"
+  expect_eq "true" "$(jq -r '[.transfers[].skipped] | all' "$LAB_SCRATCH/second.json")" "every transfer skipped"
+  local n
+  for n in t1 t2 t3 t4; do
+    expect_eq ok "$(result_of "$LAB_SCRATCH/second.json" "$n")" "result of $n"
+  done
+}
+
+test_broken_configurations_fail_alone() {
+  local file key
+  key=$(host_key t5)
+  file=$(variant broken ".nodes[\"broken-build\"] = {host: \"$(lab_ip t5)\", build: \"b1\", hostKey: \"$key\"}
+    | .nodes[\"broken-eval\"] = {host: \"$(lab_ip t5)\", build: \"b1\", hostKey: \"$key\"}")
+  deploy -c "$file" --on t1,broken-build,broken-eval --report "$LAB_SCRATCH/broken.json"
+  expect_eq 1 "$RC" "exit code; output: $OUT"
+  expect_eq ok "$(result_of "$LAB_SCRATCH/broken.json" t1)" "result of t1"
+  expect_eq failed "$(result_of "$LAB_SCRATCH/broken.json" broken-build)"
+  expect_eq failed "$(result_of "$LAB_SCRATCH/broken.json" broken-eval)"
+  expect_contains "$(jq -r '.nodes["broken-build"].error' "$LAB_SCRATCH/broken.json")" "fails to build on purpose"
+  expect_contains "$(jq -r '.nodes["broken-eval"].error' "$LAB_SCRATCH/broken.json")" "fails to evaluate on purpose"
+  expect_eq 0 "$(activation_count t5)" "activations on t5"
+}
+
+test_unreachable_target_and_wrong_host_key_fail_with_reason() {
+  local file before_t2 before_t3 wrong
+  wrong=$(host_key t1)
+  file=$(variant hosts ".nodes.t5 = {host: \"$(lab_ip t5)\", port: 2222, build: \"b1\", hostKey: \"$(host_key t5)\"}
+    | .nodes.t2.hostKey = \"$wrong\" | .nodes.t3.hostKey = \"$wrong\"")
+  before_t2=$(activation_count t2)
+  before_t3=$(activation_count t3)
+  deploy -c "$file" --on t1,t2,t3,t5 --report "$LAB_SCRATCH/hosts.json"
+  expect_eq 1 "$RC" "exit code; output: $OUT"
+  expect_eq ok "$(result_of "$LAB_SCRATCH/hosts.json" t1)" "result of t1"
+  local n
+  for n in t2 t3 t5; do
+    expect_eq failed "$(result_of "$LAB_SCRATCH/hosts.json" "$n")" "result of $n"
+  done
+  expect_contains "$(jq -r '.nodes.t5.error' "$LAB_SCRATCH/hosts.json")" "unreachable"
+  expect_contains "$(jq -r '.nodes.t2.error' "$LAB_SCRATCH/hosts.json")" "host key"
+  expect_contains "$(jq -r '.nodes.t3.error' "$LAB_SCRATCH/hosts.json")" "host key"
+  expect_eq "$before_t2" "$(activation_count t2)" "activations on t2"
+  expect_eq "$before_t3" "$(activation_count t3)" "activations on t3"
+  expect_eq 0 "$(activation_count t5)" "activations on t5"
+}
+
+test_malformed_config_exits_2_and_contacts_nobody() {
+  local before file
+  before=$(logins)
+  printf '{"version": 1, "nodes": {' >"$FLEET_DIR/syntax.json"
+  expect_exit 2 fleet sync-and-build -c "$FLEET_DIR/syntax.json"
+  file=$(variant unknown-key '.nodes.t1.lowpower = true')
+  OUT=$(fleet sync-and-build -c "$file" 2>&1) && fail "accepted an unknown key"
+  expect_contains "$OUT" "nodes.t1.lowpower"
+  expect_contains "$OUT" "lowPower"
+  file=$(variant bad-mode '.nodes.t2.build = "delegat"')
+  expect_exit 2 fleet sync-and-build -c "$file"
+  file=$(variant bad-pin '.nodes.t4.build = "b9"')
+  expect_exit 2 fleet sync-and-build -c "$file"
+  file=$(variant bad-type '.builders.b1.port = "22"')
+  expect_exit 2 fleet sync-and-build -c "$file"
+  expect_exit 2 fleet sync-and-build -c "$FLEET_DIR/fleet.json" --on @nosuchtag
+  expect_exit 2 fleet sync-and-build -c "$FLEET_DIR/missing.json"
+  expect_eq "$before" "$(logins)" "ssh logins during malformed runs"
+}
+
+# Writes a .tar.zst whose tar holds the entries python builds, and prints the tar's SHA-256.
+hostile_tarball() {
+  python3 - "$1" "$2" <<'PY'
+import hashlib, io, sys, tarfile
+out, kind = sys.argv[1], sys.argv[2]
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+    def add_file(name, data=b"pwned\n"):
+        info = tarfile.TarInfo(name); info.size = len(data); tar.addfile(info, io.BytesIO(data))
+    def add_link(name, target):
+        info = tarfile.TarInfo(name); info.type = tarfile.SYMTYPE; info.linkname = target; tar.addfile(info)
+    add_file("ok.txt", b"fine\n")
+    if kind == "dotdot":
+        add_file("../fleet-hostile-dotdot")
+    elif kind == "absolute":
+        add_file("/var/lib/fleet/fleet-hostile-absolute")
+    elif kind == "symlink":
+        add_link("link", "/var/lib/lab/fleet-hostile-outside")
+        add_file("link/pwned")
+data = buf.getvalue()
+open(out + ".tar", "wb").write(data)
+print(hashlib.sha256(data).hexdigest())
+PY
+  zstd -q -f -3 "$1.tar" -o "$1"
+}
+
+test_hostile_tarballs_are_rejected_whole() {
+  local kind hash file rc
+  lab exec b1 mkdir -p /var/lib/lab/fleet-hostile-outside
+  for kind in dotdot absolute symlink truncated; do
+    file=$LAB_SCRATCH/hostile-$kind.tar.zst
+    if [[ $kind == truncated ]]; then
+      hash=$(hostile_tarball "$file" plain)
+      head -c "$(($(stat -c %s "$file") / 2))" "$file" >"$file.cut" && mv "$file.cut" "$file"
+    else
+      hash=$(hostile_tarball "$file" "$kind")
+    fi
+    rc=0
+    lab exec b1 sh -c "fleet-builder receive --hash $hash <$file" >/dev/null 2>&1 || rc=$?
+    ((rc != 0)) || fail "the $kind tarball was accepted"
+    [[ ! -e $LAB/hosts/b1/var-lib-fleet/sources/$hash ]] || fail "the $kind tarball left its source directory"
+  done
+  [[ -z $(find "$LAB/hosts/b1/var-lib-fleet/sources" -maxdepth 1 -name '*partial*') ]] || fail "partial directories left behind"
+  [[ ! -e $LAB/hosts/b1/var-lib-fleet/fleet-hostile-dotdot ]] || fail "'../' escaped"
+  [[ ! -e $LAB/hosts/b1/var-lib-fleet/sources/fleet-hostile-dotdot ]] || fail "'../' escaped"
+  [[ ! -e $LAB/hosts/b1/var-lib-fleet/fleet-hostile-absolute ]] || fail "an absolute path was written"
+  [[ -z $(ls -A "$LAB/hosts/b1/var-lib-lab/fleet-hostile-outside") ]] || fail "a file was written through a symlink"
+}
+
+test_laptop_store_stays_empty() {
+  expect_eq "" "$(find "$LAB/hosts/laptop/nix" -mindepth 1 -maxdepth 1)" "entries in the laptop's /nix"
+}
