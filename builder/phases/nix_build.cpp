@@ -4,6 +4,7 @@
 #include "uploader/base/process.hpp"
 
 #include <map>
+#include <unistd.h>
 
 namespace fleet::builder {
 namespace {
@@ -50,6 +51,17 @@ void evaluate_one(TargetState& state, const std::string& flake_ref, const NixCli
     return;
   }
   events.emit(node, Phase::eval, Status::ok, state.drv_path, {{"drvPath", state.drv_path}});
+}
+
+// `nix-store --add-root R` names the roots of several outputs R, R-2, R-3 …
+void remove_build_roots(const std::filesystem::path& build_root) {
+  std::error_code ec;
+  auto prefix = build_root.filename().string();
+  for (const auto& entry : std::filesystem::directory_iterator(build_root.parent_path(), ec)) {
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+  }
 }
 
 }  // namespace
@@ -135,10 +147,14 @@ void build_targets(std::vector<TargetState>& targets, const NixCli& nix, const s
       }
     }
   };
-  auto argv = nix.legacy("nix-store", args);
-  auto result = run_process({argv, {}, "", k_build_timeout}, on_line, on_line);
-
+  // Rooted from the moment they exist until each gets its own root below; stdout only lists
+  // the outputs, which are checked one by one anyway.
   std::filesystem::create_directories(roots_dir);
+  auto build_root = roots_dir / (".build-" + std::to_string(getpid()));
+  args.insert(args.end(), {"--add-root", build_root.string(), "--indirect"});
+  auto argv = nix.legacy("nix-store", args);
+  auto result = run_process({argv, {}, "", k_build_timeout}, {}, on_line);
+
   for (auto& [drv_name, state] : by_drv_name) {
     const auto& node = state->target.node;
     auto root = (roots_dir / node).string();
@@ -165,6 +181,7 @@ void build_targets(std::vector<TargetState>& targets, const NixCli& nix, const s
     }
     events.emit(node, Phase::build, Status::ok, state->out_path, {{"storePath", state->out_path}});
   }
+  remove_build_roots(build_root);
 }
 
 }  // namespace fleet::builder

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Settings, naming and process identity shared by the lab commands. Sourced by scripts/lab.
 
-LAB_DIR=${FLEET_LAB_DIR:-/tmp/fleet-lab}
+LAB_DIR=${FLEET_LAB_DIR:-/var/tmp/fleet-lab}
 LAB_BRIDGE=${FLEET_LAB_BRIDGE:-fleetlab0}
 LAB_SUBNET=${FLEET_LAB_SUBNET:-10.231.7}
 
