@@ -13,6 +13,22 @@
 #include <unistd.h>
 
 namespace fleet::coordinator {
+namespace {
+
+// Secrets, health checks and hooks are validated in fleet.json but not carried out yet: say so
+// rather than let a user believe a node got its keys or passed its checks.
+void warn_unsupported_settings(const FleetConfig& config, const std::vector<std::string>& nodes, ProgressView& view) {
+  for (const auto& name : nodes) {
+    const NodeSpec& node = config.nodes.at(name);
+    if (!node.secrets.empty() || !node.health_checks.empty() || !node.pre_activate_hook.empty() ||
+        !node.post_activate_hook.empty()) {
+      view.on_message("warning: nodes." + name +
+                      ": secrets, healthChecks and hooks are not carried out by this version of fleet");
+    }
+  }
+}
+
+}  // namespace
 int run_sync_and_build(const SyncOptions& options) {
   auto loaded = load_selection(options.selection);
   const FleetConfig& config = loaded.config;
@@ -25,6 +41,8 @@ int run_sync_and_build(const SyncOptions& options) {
   for (const auto& assignment : loaded.plan.assignments) {
     recorder.set_built_on(assignment.node, assignment.location == Location::self ? "self" : assignment.builder);
   }
+
+  warn_unsupported_settings(config, loaded.nodes, *view);
 
   auto sources = tarball::collect_sources(config.source_dir, config.exclude);
   auto packed = tarball::pack(sources);
