@@ -42,7 +42,13 @@ void SshChannel::CallbacksFree::operator()(ssh_channel_callbacks_struct* callbac
 SshChannel::SshChannel(SshSession& session, std::string command, std::function<void(std::string_view)> on_stderr_line)
     : m_session(session), m_command(std::move(command)), m_on_stderr_line(std::move(on_stderr_line)) {}
 
-SshChannel::~SshChannel() = default;
+SshChannel::~SshChannel() {
+  // libssh keeps a freed channel alive until the server closes it too, and would still call
+  // its callbacks from later reads on the session: unhook them before this object goes.
+  if (m_channel && m_callbacks) {
+    ssh_remove_channel_callbacks(m_channel.get(), m_callbacks.get());
+  }
+}
 
 void SshChannel::open() {
   ssh_session s = m_session.handle();
