@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "builder/activation.hpp"
 
-#include "uploader/base/process.hpp"
-
-#include <filesystem>
+#include "builder/activation/activation_store.hpp"
+#include "builder/activation/follow.hpp"
+#include "builder/activation/supervisor.hpp"
 
 namespace fleet::builder {
 
@@ -19,39 +19,54 @@ bool is_store_path(const std::string& path) {
   return name.find('/') == std::string::npos && name != "." && name != ".." && name.find('\n') == std::string::npos;
 }
 
-bool activate_here(const ActivationRequest& request, const NixCli& nix, EventWriter& events) {
+std::string activate_here(const ActivationRequest& request, const NixCli& nix, const std::filesystem::path& state_dir,
+                          EventWriter& events) {
   const auto& node = request.node;
   auto fail = [&](const std::string& why) {
-    events.emit(node, Phase::activate, Status::fail, why);
-    return false;
+    events.emit(node, Phase::activate, Status::fail, why, {{"final", "failed"}});
+    return std::string("failed");
   };
-  events.emit(node, Phase::activate, Status::start, request.action + " " + request.store_path);
   if (!is_store_path(request.store_path)) {
     return fail("'" + request.store_path + "' is not a store path");
   }
-  auto switch_script = std::filesystem::path(request.store_path) / "bin" / "switch-to-configuration";
-  if (request.action != "build" && !std::filesystem::exists(switch_script)) {
+  if (request.action == "build") {
+    events.emit(node, Phase::activate, Status::ok, "build: the closure is in place, nothing activated",
+                {{"storePath", request.store_path}, {"final", "ok"}});
+    return "ok";
+  }
+  auto script = std::filesystem::path(request.store_path) / "bin" / "switch-to-configuration";
+  if (!std::filesystem::exists(script)) {
     return fail(request.store_path + " has no bin/switch-to-configuration; is it a NixOS system closure?");
   }
-  auto log = [&](std::string_view line) { events.emit(node, Phase::activate, Status::progress, line); };
 
-  if (request.action == "switch" || request.action == "boot") {
-    auto argv = as_root(nix.legacy("nix-env", {"-p", k_system_profile, "--set", request.store_path}));
-    auto result = run_process({argv, {}, "", std::chrono::seconds{300}}, log, log);
-    if (!result.ok()) {
-      return fail("setting the system profile failed (" + describe_command(argv) + "): " + result.err_tail);
-    }
+  // What runs now is written down before anything changes: rollback never guesses.
+  ActivationRecord record;
+  record.id = new_activation_id(node);
+  record.node = node;
+  record.store_path = request.store_path;
+  record.action = request.action;
+  record.spec = request.spec;
+  record.nix_options = nix.options();
+  record.previous_generation = current_generation(k_system_profile);
+  std::error_code ec;
+  auto running = std::filesystem::read_symlink(k_current_system, ec);
+  if (!ec) {
+    record.previous_system = running.string();
+  } else if (record.previous_generation != 0) {
+    record.previous_system = std::filesystem::read_symlink(
+        std::string(k_system_profile) + "-" + std::to_string(record.previous_generation) + "-link", ec).string();
   }
-  if (request.action != "build") {
-    auto argv = as_root({switch_script.string(), request.action});
-    auto result = run_process({argv, {}, "", std::chrono::seconds{600}}, log, log);
-    if (!result.ok()) {
-      std::string how = result.timed_out ? "timed out" : "exited with " + std::to_string(result.exit_code);
-      return fail("switch-to-configuration " + request.action + " " + how + ": " + result.err_tail);
-    }
+
+  ActivationStore store(state_dir);
+  try {
+    store.create(record);
+    events.emit(node, Phase::activate, Status::start, request.action + " " + request.store_path,
+                {{"activation", record.id}});
+    spawn_supervisor(state_dir, record.id);
+  } catch (const std::exception& e) {
+    return fail(std::string("cannot start the activation: ") + e.what());
   }
-  events.emit(node, Phase::activate, Status::ok, request.action + " done", {{"storePath", request.store_path}});
-  return true;
+  return follow_activation(store, record.id, 0, events);
 }
 
 }  // namespace fleet::builder

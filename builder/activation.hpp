@@ -3,7 +3,9 @@
 
 #include "builder/event_writer.hpp"
 #include "builder/nix_cli.hpp"
+#include "uploader/protocol/activation_spec.hpp"
 
+#include <filesystem>
 #include <string>
 
 namespace fleet::builder {
@@ -13,14 +15,20 @@ struct ActivationRequest {
   std::string node;
   std::string store_path;  // /nix/store/…-nixos-system-…
   std::string action;      // switch | boot | test | dry-activate | build
+  protocol::ActivationSpec spec;
 };
 
 inline constexpr const char* k_system_profile = "/nix/var/nix/profiles/system";
+inline constexpr const char* k_current_system = "/run/current-system";
 
-// Performs nixos-rebuild's own steps on this host: for switch and boot, the system profile is
-// set to the closure; then `bin/switch-to-configuration ACTION` runs (not for build). Emits
-// activate start/progress/ok|fail events for `node`. Returns true on success.
-bool activate_here(const ActivationRequest& request, const NixCli& nix, EventWriter& events);
+// Activates a closure on this host the way nixos-rebuild would, made safe: the previous
+// generation is recorded, then a detached supervisor (see activation/supervisor.hpp) runs the
+// hooks, the switch, the health checks and the wait for confirmation, rolling back on failure.
+// Its events are relayed to `events` as they happen; the first carries {"activation": id} so a
+// deployer that loses its connection can `attach` again. Returns "ok", "failed" or
+// "rolled-back". `build` activates nothing.
+std::string activate_here(const ActivationRequest& request, const NixCli& nix, const std::filesystem::path& state_dir,
+                          EventWriter& events);
 
 // True when `path` is a plain store path under /nix/store: no '..', no trailing components.
 bool is_store_path(const std::string& path);

@@ -80,7 +80,7 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   }
   evaluate_targets(own_steps, flake_ref, nix, events);
   build_targets(own_steps, nix, paths.roots(), events);
-  deliver_targets(own_steps, nix, work_dir, k_deliver_parallel, events);
+  deliver_targets(own_steps, nix, paths.state_dir, work_dir, k_deliver_parallel, events);
 
   std::error_code ignored;
   std::filesystem::remove_all(work_dir, ignored);

@@ -2,6 +2,9 @@
 // fleet-builder: the agent on build nodes and targets. Every subcommand speaks JSON lines on
 // stdout; human-readable errors go to stderr.
 #include "builder/activation.hpp"
+#include "builder/activation/activation_store.hpp"
+#include "builder/activation/follow.hpp"
+#include "builder/activation/supervisor.hpp"
 #include "builder/build_command.hpp"
 #include "builder/receive.hpp"
 #include "uploader/base/error.hpp"
@@ -34,6 +37,18 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"switch", "boot", "test", "dry-activate", "build"}));
   activate->add_option("--nix-option", nix_options, "K=V passed to nix as --option K V");
+  bool spec_stdin = false;
+  activate->add_flag("--spec-stdin", spec_stdin, "Read hooks, health checks and confirmTimeout as JSON on stdin");
+
+  std::string activation_id;
+  std::size_t from_line = 0;
+  auto* supervise = app.add_subcommand("supervise", "(internal) Carry out a recorded activation, detached");
+  supervise->add_option("--id", activation_id, "Activation id")->required();
+  auto* confirm = app.add_subcommand("confirm", "Confirm an activation waiting for its deployer");
+  confirm->add_option("--id", activation_id, "Activation id")->required();
+  auto* attach = app.add_subcommand("attach", "Follow an activation's events again until its result");
+  attach->add_option("--id", activation_id, "Activation id")->required();
+  attach->add_option("--from", from_line, "Skip this many events already seen");
 
   app.add_subcommand("version", "Print the agent and protocol versions as JSON");
 
@@ -62,7 +77,30 @@ int main(int argc, char** argv) {
         }
         options[kv.substr(0, eq)] = kv.substr(eq + 1);
       }
-      return builder::activate_here(request, builder::NixCli(options), events) ? 0 : to_int(ExitCode::node_failed);
+      if (spec_stdin) {
+        std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+        auto json = nlohmann::json::parse(text, nullptr, false);
+        request.spec = protocol::parse_activation_spec(json, "");
+      }
+      auto result = builder::activate_here(request, builder::NixCli(options), paths.state_dir, events);
+      return result == "ok" ? 0 : to_int(ExitCode::node_failed);
+    }
+    builder::ActivationStore store(paths.state_dir);
+    if (app.got_subcommand("supervise")) {
+      return builder::run_supervisor(store, activation_id);
+    }
+    if (app.got_subcommand("confirm")) {
+      store.load(activation_id);  // an unknown id is an error, not a silent success
+      if (!store.decide(activation_id, "confirmed") && store.decision(activation_id) != "confirmed") {
+        std::cerr << "fleet-builder: activation " << activation_id
+                  << " was not confirmed in time and rolls back (or has rolled back)\n";
+        return to_int(ExitCode::node_failed);
+      }
+      return 0;
+    }
+    if (app.got_subcommand("attach")) {
+      return builder::follow_activation(store, activation_id, from_line, events) == "ok" ? 0
+                                                                                      : to_int(ExitCode::node_failed);
     }
     std::cout << nlohmann::json{{"agent", "fleet-builder"}, {"protocol", protocol::k_protocol_version}}.dump() << '\n';
     return 0;

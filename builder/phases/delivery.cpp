@@ -6,6 +6,8 @@
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
 
+#include <thread>
+
 namespace fleet::builder {
 namespace {
 
@@ -16,6 +18,9 @@ constexpr std::size_t k_probe_parallel = 16;
 constexpr std::chrono::seconds k_probe_timeout{30};
 constexpr std::chrono::seconds k_copy_timeout{3 * 3600};
 constexpr std::chrono::seconds k_activate_timeout{1800};
+constexpr std::chrono::seconds k_confirm_timeout{20};
+constexpr std::chrono::seconds k_confirm_retry{2};
+constexpr std::chrono::seconds k_reattach_grace{300};
 constexpr int k_command_not_found = 127;
 
 // Explains an OpenSSH failure in the user's terms; ssh's own last lines follow.
@@ -54,40 +59,92 @@ void copy_closure(TargetState& state, const TargetSsh& ssh, const NixCli& nix, E
   events.emit(node, Phase::copy, Status::ok, "closure on " + ssh.destination);
 }
 
+// Confirms activation `id` on the target over a connection of its own: that a new SSH
+// connection gets through proves the new configuration kept the host reachable. Retries until
+// the target's own deadline; a late confirmation is refused by the target.
+void confirm_remote(const TargetSsh& ssh, const std::string& id, int confirm_timeout, const std::string& node,
+                    EventWriter& events) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{confirm_timeout};
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto result = run_process({ssh.command("fleet-builder confirm --id " + shell_quote(id)), {}, "", k_confirm_timeout});
+    if (result.ok()) {
+      events.emit(node, Phase::activate, Status::progress, "confirmed over a new SSH connection");
+      return;
+    }
+    if (result.exit_code != 255) {
+      events.emit(node, Phase::activate, Status::progress, "the target refused the confirmation: " + result.err_tail);
+      return;
+    }
+    std::this_thread::sleep_for(k_confirm_retry);
+  }
+  events.emit(node, Phase::activate, Status::progress,
+              "could not reach the target again to confirm; it rolls back by itself");
+}
+
 // Runs `fleet-builder activate` on the target and relays its events, accepting only
-// well-formed events about this node.
-void activate_remote(TargetState& state, const TargetSsh& ssh, const NixCli& nix, EventWriter& events) {
+// well-formed events about this node. The target's supervisor goes on if this connection
+// drops (the new configuration may restart the network); then the outcome is fetched again
+// with `fleet-builder attach` once the target answers.
+void activate_remote(TargetSsh ssh, TargetState& state, const NixCli& nix, EventWriter& events) {
   const auto& node = state.target.node;
-  std::string remote = "fleet-builder activate --node " + shell_quote(node) + " --path " +
+  std::string remote = "fleet-builder activate --spec-stdin --node " + shell_quote(node) + " --path " +
                        shell_quote(state.out_path) + " --action " + shell_quote(state.target.action);
   for (const auto& [key, value] : nix.options()) {
     remote += " --nix-option " + shell_quote(key + "=" + value);
   }
-  bool activated = false;
+  std::string activation_id;
+  std::string final_result;
+  std::size_t lines = 0;
+  std::thread confirmer;
   auto on_line = [&](std::string_view line) {
     try {
       auto event = protocol::parse_event_line(line);
       if (event.node != node) {
         throw ProtocolError("event for node '" + event.node + "' from the agent of " + node);
       }
-      activated = activated || (event.phase == Phase::activate && event.status == Status::ok);
+      ++lines;
+      if (event.extra.contains("activation") && event.extra["activation"].is_string()) {
+        activation_id = event.extra["activation"].get<std::string>();
+      }
+      if (event.extra.contains("final") && event.extra["final"].is_string()) {
+        final_result = event.extra["final"].get<std::string>();
+      }
+      if (event.extra.contains("awaitConfirmation") && !confirmer.joinable()) {
+        confirmer = std::thread(confirm_remote, ssh, activation_id, state.target.activation.confirm_timeout, node,
+                                std::ref(events));
+      }
       events.emit(event);
     } catch (const Error& e) {
       events.emit(node, Phase::activate, Status::progress, std::string("unexpected output from the target's agent: ") + e.what());
     }
   };
-  auto result = run_process({ssh.command(remote), {}, "", k_activate_timeout}, on_line);
-  if (result.ok() && activated) {
+  auto spec = protocol::to_json(state.target.activation).dump();
+  auto result = run_process({ssh.command(remote), {}, spec, k_activate_timeout}, on_line);
+  auto reattach_deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds{state.target.activation.confirm_timeout} + k_reattach_grace;
+  while (final_result.empty() && !activation_id.empty() && result.exit_code == 255 &&
+         std::chrono::steady_clock::now() < reattach_deadline) {
+    std::this_thread::sleep_for(k_confirm_retry);
+    std::string attach = "fleet-builder attach --id " + shell_quote(activation_id) + " --from " + std::to_string(lines);
+    result = run_process({ssh.command(attach), {}, "", k_activate_timeout}, on_line);
+  }
+  if (confirmer.joinable()) {
+    confirmer.join();
+  }
+  if (final_result == "ok") {
     return;
   }
   state.failed = true;
+  if (!final_result.empty()) {
+    return;  // the target's own events said how it failed or rolled back
+  }
   if (result.exit_code == k_command_not_found) {
     events.emit(node, Phase::activate, Status::fail,
                 "fleet-builder is not installed on " + ssh.destination +
                     ": install it on the target (the NixOS module in nix/ does) or put it on the login PATH");
   } else if (result.exit_code == 255) {
     events.emit(node, Phase::activate, Status::fail, explain_ssh_failure(result, ssh));
-  } else if (!activated) {
+  } else {
     events.emit(node, Phase::activate, Status::fail, "activation on the target failed:\n" + result.err_tail);
   }
 }
@@ -117,18 +174,19 @@ void probe_targets(std::vector<TargetState>& targets, const std::filesystem::pat
   });
 }
 
-void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& work_dir,
-                     std::size_t parallel, EventWriter& events) {
+void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& state_dir,
+                     const std::filesystem::path& work_dir, std::size_t parallel, EventWriter& events) {
   for_each_live_target(targets, parallel, [&](TargetState& state) {
     try {
       if (state.target.mode == protocol::TargetMode::self) {
-        state.failed = !activate_here({state.target.node, state.out_path, state.target.action}, nix, events);
+        ActivationRequest request{state.target.node, state.out_path, state.target.action, state.target.activation};
+        state.failed = activate_here(request, nix, state_dir, events) != "ok";
         return;
       }
       auto ssh = make_target_ssh(state.target, work_dir);
       copy_closure(state, ssh, nix, events);
       if (!state.failed && state.target.action != "build") {
-        activate_remote(state, ssh, nix, events);
+        activate_remote(ssh, state, nix, events);
       }
     } catch (const std::exception& e) {
       state.failed = true;

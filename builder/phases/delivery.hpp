@@ -17,7 +17,7 @@ void probe_targets(std::vector<TargetState>& targets, const std::filesystem::pat
 // Delivers each built target: a delegated one gets its closure copied (`nix copy`) and is then
 // activated by the agent on the target, whose events are relayed; a self-building one (this
 // host) is activated here. Targets run in parallel, at most `parallel` at a time.
-void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& work_dir,
-                     std::size_t parallel, EventWriter& events);
+void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& state_dir,
+                     const std::filesystem::path& work_dir, std::size_t parallel, EventWriter& events);
 
 }  // namespace fleet::builder

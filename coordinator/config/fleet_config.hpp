@@ -55,6 +55,9 @@ struct NodeSpec {
   std::vector<SecretSpec> secrets;
   std::vector<HealthCheckSpec> health_checks;
   std::string pre_activate_hook, post_activate_hook;
+  int hook_timeout = 300;                 // seconds, hooks.timeout
+  bool rollback_on_hook_failure = false;  // a failing postActivate hook also rolls back
+  int confirm_timeout = 30;               // seconds the target waits for the deployer's confirmation
 };
 
 // A validated fleet.json (version 1).

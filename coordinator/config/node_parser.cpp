@@ -5,6 +5,7 @@
 #include "coordinator/config/value_checks.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace fleet::coordinator {
 
@@ -146,7 +147,7 @@ NodeSpec parse_node(const std::string& file, const std::string& name, const json
   std::string path = json_path("nodes", name);
   ObjectReader reader(file, json_node, path,
                       {"host", "user", "port", "system", "tags", "build", "lowPower", "site", "hostKey", "action",
-                       "secrets", "healthChecks", "hooks"});
+                       "secrets", "healthChecks", "hooks", "rollbackOnHookFailure", "confirmTimeout"});
   NodeSpec node;
   node.name = name;
   node.host = reader.string("host").value_or(name);
@@ -207,10 +208,15 @@ NodeSpec parse_node(const std::string& file, const std::string& name, const json
     }
   }
   if (const json* hooks = reader.object("hooks")) {
-    ObjectReader hook_reader(file, *hooks, reader.path("hooks"), {"preActivate", "postActivate"});
+    ObjectReader hook_reader(file, *hooks, reader.path("hooks"), {"preActivate", "postActivate", "timeout"});
     node.pre_activate_hook = hook_reader.string("preActivate").value_or("");
     node.post_activate_hook = hook_reader.string("postActivate").value_or("");
+    check_seconds(hook_reader, "timeout", false);
+    node.hook_timeout = static_cast<int>(std::ceil(hook_reader.number("timeout").value_or(node.hook_timeout)));
   }
+  node.rollback_on_hook_failure = reader.boolean("rollbackOnHookFailure").value_or(false);
+  check_seconds(reader, "confirmTimeout", false);
+  node.confirm_timeout = static_cast<int>(std::ceil(reader.number("confirmTimeout").value_or(node.confirm_timeout)));
   return node;
 }
 

@@ -112,7 +112,11 @@ void RunRecorder::on_event(const protocol::Event& event) {
         outcome.result = "failed";
       }
     } else if (event.phase == protocol::Phase::rollback) {
+      // A rollback is a failure of the deployment: the report says why it happened.
       outcome.result = "rolled-back";
+      if (!event.msg.empty()) {
+        add_error(outcome, phase, event.msg);
+      }
     }
     break;
   }

@@ -18,6 +18,16 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
     target.port = node.port;
     target.host_key = node.host_key;
     target.action = !action_override.empty() ? action_override : (node.action.empty() ? "switch" : node.action);
+    for (const auto& check : node.health_checks) {
+      auto json = check.params;
+      json["type"] = check.type;
+      target.activation.health_checks.push_back(std::move(json));
+    }
+    target.activation.pre_activate_hook = node.pre_activate_hook;
+    target.activation.post_activate_hook = node.post_activate_hook;
+    target.activation.hook_timeout = node.hook_timeout;
+    target.activation.rollback_on_hook_failure = node.rollback_on_hook_failure;
+    target.activation.confirm_timeout = node.confirm_timeout;
 
     if (assignment.location == Location::self) {
       target.mode = protocol::TargetMode::self;

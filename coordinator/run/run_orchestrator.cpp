@@ -3,6 +3,8 @@
 
 #include "coordinator/run/location_link.hpp"
 #include "uploader/base/error.hpp"
+#include "uploader/base/process.hpp"
+#include "uploader/ssh/ssh_session.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,8 +12,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 namespace fleet::coordinator {
 namespace {
@@ -23,6 +27,9 @@ using protocol::Status;
 
 constexpr std::chrono::milliseconds k_tick{250};
 constexpr std::size_t k_stderr_tail_bytes = 4096;
+constexpr std::size_t k_confirm_threads = 8;
+constexpr std::chrono::seconds k_confirm_retry{2};
+constexpr std::chrono::seconds k_reattach_grace{300};
 
 // The phase whose success means a target is done: activation, except for `build`, where a
 // delegated target is done once its closure is on it.
@@ -55,13 +62,23 @@ public:
     tick();
     m_io.run();
     m_pool.join();
+    m_confirm_pool.join();
   }
 
 private:
+  // An activation in progress on a self-building target, as its events announced it.
+  struct ActivationTrack {
+    std::string id;
+    std::size_t events_seen = 0;  // of the activation's own events, for `attach --from`
+    int confirm_timeout = 0;
+  };
+
   struct LocationRun {
     std::unique_ptr<LocationLink> link;
     std::set<std::string> finished;  // nodes whose final phase succeeded
-    std::set<std::string> failed;    // nodes that reported a failure
+    std::set<std::string> failed;    // nodes that reported a failure or rolled back
+    std::map<std::string, ActivationTrack> activations;
+    std::set<std::string> reattached;
     std::string stderr_tail;
   };
 
@@ -184,15 +201,49 @@ private:
       return;
     }
     auto& run = m_runs[i];
-    if (run.failed.count(event.node)) {
-      return;
-    }
     deliver(event);
-    if (event.status == Status::fail) {
+    auto id = event.extra.find("activation");
+    if (!location(i).is_builder && id != event.extra.end() && id->is_string()) {
+      run.activations[event.node] = {id->get<std::string>(), 0, target->activation.confirm_timeout};
+    } else if (auto track = run.activations.find(event.node); track != run.activations.end()) {
+      ++track->second.events_seen;
+    }
+    if (event.status == Status::fail || (event.phase == Phase::rollback && event.status == Status::ok)) {
       run.failed.insert(event.node);
     } else if (event.status == Status::ok && event.phase == final_phase(*target)) {
       run.finished.insert(event.node);
     }
+    auto confirm = event.extra.find("awaitConfirmation");
+    if (confirm != event.extra.end() && confirm->is_string() && !location(i).is_builder) {
+      confirm_activation(i, event.node, confirm->get<std::string>(), target->activation.confirm_timeout);
+    }
+  }
+
+  // A self-building target waits for its deployer, the laptop, to get through to it over a new
+  // connection before it keeps its new configuration. Runs on threads of its own: the job pool
+  // may be busy for the whole run, and a late confirmation means a rollback.
+  void confirm_activation(std::size_t i, const std::string& node, const std::string& id, int timeout) {
+    asio::post(m_confirm_pool, [this, i, node, id, timeout] {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{timeout};
+      std::string outcome = "could not reach " + node + " again to confirm; it rolls back by itself";
+      while (std::chrono::steady_clock::now() < deadline) {
+        try {
+          auto session = ssh::SshSession::connect(location(i).ssh, m_inputs.ssh);
+          std::string err;
+          auto channel = session->exec("fleet-builder confirm --id " + shell_quote(id),
+                                       [&](std::string_view line) { err += std::string(line) + " "; });
+          channel->send_eof();
+          channel->read_all(64 * 1024);
+          auto status = channel->wait_exit();
+          outcome = status.code == 0 ? "confirmed over a new SSH connection" : "the target refused the confirmation: " + err;
+          break;
+        } catch (const std::exception& e) {
+          outcome = std::string("confirming failed, retrying: ") + e.what();
+          std::this_thread::sleep_for(k_confirm_retry);
+        }
+      }
+      asio::post(m_io, [this, node, outcome] { emit(node, Phase::activate, Status::progress, outcome); });
+    });
   }
 
   void on_stderr(std::size_t i, const std::string& line) {
@@ -206,6 +257,14 @@ private:
   void job_done(std::size_t i, const std::string& ending) {
     --m_pending_jobs;
     auto& run = m_runs[i];
+    // The new configuration may have taken the connection down while the target goes on by
+    // itself (and may roll back): ask it again for the outcome instead of guessing.
+    for (const auto& [node, track] : run.activations) {
+      if (!run.finished.count(node) && !run.failed.count(node) && !run.reattached.count(node)) {
+        run.reattached.insert(node);
+        reattach(i, node, track);
+      }
+    }
     for (const auto& node : run.finished) {
       if (!run.failed.count(node)) {
         m_recorder.mark_ok(node);
@@ -214,6 +273,35 @@ private:
     std::string tail = run.stderr_tail.empty() ? "" : ":\n" + run.stderr_tail;
     fail_remaining(i, Phase::build, ending + " before finishing this node" + tail);
     maybe_finish();
+  }
+
+  // Follows an activation again over a new session until its final event, retrying while the
+  // target is unreachable, for as long as it may take to roll back.
+  void reattach(std::size_t i, const std::string& node, const ActivationTrack& track) {
+    ++m_pending_jobs;
+    emit(node, Phase::activate, Status::progress, "connection lost during activation; reattaching to " + track.id);
+    asio::post(m_confirm_pool, [this, i, node, track] {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{track.confirm_timeout} + k_reattach_grace;
+      std::string ending = "could not reach " + node + " again to learn how its activation ended";
+      while (std::chrono::steady_clock::now() < deadline) {
+        try {
+          auto session = ssh::SshSession::connect(location(i).ssh, m_inputs.ssh);
+          auto channel = session->exec("fleet-builder attach --id " + shell_quote(track.id) + " --from " +
+                                       std::to_string(track.events_seen));
+          channel->send_eof();
+          while (auto line = channel->read_line()) {
+            asio::post(m_io, [this, i, l = *line] { on_line(i, l); });
+          }
+          channel->wait_exit();
+          ending = "the activation of " + node + " ended";
+          break;
+        } catch (const std::exception& e) {
+          ending = std::string("reattaching failed: ") + e.what();
+          std::this_thread::sleep_for(k_confirm_retry);
+        }
+      }
+      asio::post(m_io, [this, i, ending] { job_done(i, ending); });
+    });
   }
 
   void maybe_finish() {
@@ -238,6 +326,7 @@ private:
   ProgressView& m_view;
   asio::io_context m_io;
   asio::thread_pool m_pool;
+  asio::thread_pool m_confirm_pool{k_confirm_threads};
   asio::executor_work_guard<asio::io_context::executor_type> m_guard;
   asio::steady_timer m_timer;
   std::vector<LocationRun> m_runs;

@@ -16,7 +16,9 @@ in
 {
   # name: the node name; message: a per-node string, so editing hosts/<name>.nix changes exactly
   # that node's toplevel; failActivation: switch-to-configuration exits 1 without recording.
-  mkHost = { name, message, system ? "x86_64-linux", failActivation ? false }: {
+  # cutNetwork: activating it takes the host's network down, as a broken network configuration
+  # would; activating any other configuration brings it back up.
+  mkHost = { name, message, system ? "x86_64-linux", failActivation ? false, cutNetwork ? false }: {
     config = {
       networking.hostName = name;
       nixpkgs.system = system;
@@ -27,6 +29,7 @@ in
         base = mkBase system;
         switch = ./switch-to-configuration.sh;
         fail = if failActivation then "1" else "";
+        cut = if cutNetwork then "1" else "";
         builder = "/bin/sh";
         args = [ "-e" ./build-toplevel.sh ];
       };

@@ -19,5 +19,13 @@ fi
 mkdir -p /var/lib/lab
 echo "$(date +%s) $action $toplevel" >>/var/lib/lab/activations
 case $action in
-  switch | test) ln -sfn "$toplevel" /run/current-system ;;
+  switch | test)
+    ln -sfn "$toplevel" /run/current-system
+    if [ -n "@cut@" ]; then
+      echo "switch-to-configuration: $toplevel takes the network down (cutNetwork = true)" >&2
+      ip link set eth0 down
+    else
+      ip link set eth0 up
+    fi
+    ;;
 esac

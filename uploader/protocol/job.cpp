@@ -52,7 +52,8 @@ nlohmann::json to_json(const BuildJob& job) {
                        {"user", t.user},
                        {"port", t.port},
                        {"hostKey", t.host_key},
-                       {"action", t.action}});
+                       {"action", t.action},
+                       {"activation", to_json(t.activation)}});
   }
   return {{"version", job.version}, {"run", job.run_id},           {"source", job.source_hash},
           {"flake", job.flake},     {"nixOptions", job.nix_options}, {"targets", targets}};
@@ -116,6 +117,7 @@ BuildJob parse_build_job(const nlohmann::json& json) {
     if (std::find(k_actions.begin(), k_actions.end(), target.action) == k_actions.end()) {
       throw ProtocolError("job field '" + where + "action' is not an action: '" + target.action + "'");
     }
+    target.activation = parse_activation_spec(require(t, where, "activation", value_t::object), where + "activation.");
     if (target.host_key.find('\n') != std::string::npos) {
       throw ProtocolError("job field '" + where + "hostKey' must be one line");
     }
