@@ -4,12 +4,14 @@
 #include "builder/activation.hpp"
 #include "builder/build_command.hpp"
 #include "builder/receive.hpp"
+#include "builder/secrets/target_secrets.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/exit_code.hpp"
 #include "uploader/protocol/job.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -34,6 +36,15 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"switch", "boot", "test", "dry-activate", "build"}));
   activate->add_option("--nix-option", nix_options, "K=V passed to nix as --option K V");
+  bool secrets_stdin = false;
+  std::string host_key = builder::secrets::k_default_host_key;
+  activate->add_flag("--secrets-stdin", secrets_stdin, "Read the node's secrets (age ciphertexts) as JSON on stdin");
+  activate->add_option("--host-key", host_key, "Identity that decrypts secrets (default /etc/ssh/ssh_host_ed25519_key)");
+
+  auto* secrets_command = app.add_subcommand("secrets", "Manage the secrets kept on this host");
+  secrets_command->require_subcommand(1);
+  auto* restore = secrets_command->add_subcommand("restore", "Re-install every kept secret (at boot: /run/keys is empty)");
+  restore->add_option("--host-key", host_key, "Identity that decrypts secrets (default /etc/ssh/ssh_host_ed25519_key)");
 
   app.add_subcommand("version", "Print the agent and protocol versions as JSON");
 
@@ -45,6 +56,9 @@ int main(int argc, char** argv) {
 
   builder::AgentPaths paths{state_dir.empty() ? builder::default_state_dir() : std::filesystem::path(state_dir)};
   builder::EventWriter events(stdout);
+  // A closed pipe (an ssh that went away) must be an error on that write, not a silent death.
+  std::signal(SIGPIPE, SIG_IGN);
+  builder::secrets::SecretOptions secret_options{host_key, paths.state_dir / "secrets"};
   try {
     if (app.got_subcommand("receive")) {
       builder::run_receive(hash, paths.state_dir, 0, std::cout);
@@ -62,7 +76,15 @@ int main(int argc, char** argv) {
         }
         options[kv.substr(0, eq)] = kv.substr(eq + 1);
       }
-      return builder::activate_here(request, builder::NixCli(options), events) ? 0 : to_int(ExitCode::node_failed);
+      builder::secrets::TargetSecrets secrets{{request.node, {}}, secret_options};
+      if (secrets_stdin) {
+        secrets.bundle = builder::secrets::read_activation_stdin(std::cin, request.node);
+      }
+      bool ok = builder::secrets::activate_with_secrets(request, builder::NixCli(options), secrets, events);
+      return ok ? 0 : to_int(ExitCode::node_failed);
+    }
+    if (restore->parsed()) {
+      return builder::secrets::restore(secret_options, events) ? 0 : to_int(ExitCode::node_failed);
     }
     std::cout << nlohmann::json{{"agent", "fleet-builder"}, {"protocol", protocol::k_protocol_version}}.dump() << '\n';
     return 0;

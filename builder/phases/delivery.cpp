@@ -59,7 +59,8 @@ void copy_closure(TargetState& state, const TargetSsh& ssh, const NixCli& nix, E
 void activate_remote(TargetState& state, const TargetSsh& ssh, const NixCli& nix, EventWriter& events) {
   const auto& node = state.target.node;
   std::string remote = "fleet-builder activate --node " + shell_quote(node) + " --path " +
-                       shell_quote(state.out_path) + " --action " + shell_quote(state.target.action);
+                       shell_quote(state.out_path) + " --action " + shell_quote(state.target.action) +
+                       " --secrets-stdin";
   for (const auto& [key, value] : nix.options()) {
     remote += " --nix-option " + shell_quote(key + "=" + value);
   }
@@ -76,7 +77,8 @@ void activate_remote(TargetState& state, const TargetSsh& ssh, const NixCli& nix
       events.emit(node, Phase::activate, Status::progress, std::string("unexpected output from the target's agent: ") + e.what());
     }
   };
-  auto result = run_process({ssh.command(remote), {}, "", k_activate_timeout}, on_line);
+  auto result = run_process(
+      {ssh.command(remote), {}, secrets::activation_stdin(state.secrets.bundle), k_activate_timeout}, on_line);
   if (result.ok() && activated) {
     return;
   }
@@ -122,7 +124,8 @@ void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const
   for_each_live_target(targets, parallel, [&](TargetState& state) {
     try {
       if (state.target.mode == protocol::TargetMode::self) {
-        state.failed = !activate_here({state.target.node, state.out_path, state.target.action}, nix, events);
+        state.failed = !secrets::activate_with_secrets({state.target.node, state.out_path, state.target.action}, nix,
+                                                       state.secrets, events);
         return;
       }
       auto ssh = make_target_ssh(state.target, work_dir);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/protocol/job_secret.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <map>
@@ -26,6 +28,7 @@ struct JobTarget {
   int port = 0;      // 0: as the build node's ~/.ssh/config says, else 22
   std::string host_key;   // "ssh-ed25519 AAAA…" pinned in fleet.json; empty: the agent's known_hosts
   std::string action = "switch";  // switch | boot | test | dry-activate | build
+  std::vector<JobSecret> secrets; // installed on the target around activation; sent only when not empty
 
   bool operator==(const JobTarget&) const = default;
 };
