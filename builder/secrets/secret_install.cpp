@@ -70,7 +70,13 @@ bool install(const SecretBundle& bundle, const std::string& when, const SecretOp
       if (!identities) {
         throw Error(identity_error);
       }
-      Plaintext plaintext{age::decrypt(secret->ciphertext, *identities)};
+      Plaintext plaintext;
+      try {
+        plaintext.bytes = age::decrypt(secret->ciphertext, *identities);
+      } catch (const Error& e) {
+        throw Error(std::string(e.what()) + " (tried " + options.host_key.string() +
+                    "; check the node's hostKey in fleet.json, then run `fleet secrets rekey`)");
+      }
       write_secret_file(spec, plaintext.bytes);
       events.emit(node, Phase::secrets, Status::progress,
                   "secret '" + spec.name + "' → " + spec.dest + " (" + spec.owner + ":" + spec.group + " " + spec.mode + ")");

@@ -15,15 +15,15 @@
 namespace fleet::coordinator {
 namespace {
 
-// Secrets, health checks and hooks are validated in fleet.json but not carried out yet: say so
-// rather than let a user believe a node got its keys or passed its checks.
+// Health checks and hooks are validated in fleet.json but not carried out yet: say so
+// rather than let a user believe a node passed its checks.
 void warn_unsupported_settings(const FleetConfig& config, const std::vector<std::string>& nodes, ProgressView& view) {
   for (const auto& name : nodes) {
     const NodeSpec& node = config.nodes.at(name);
-    if (!node.secrets.empty() || !node.health_checks.empty() || !node.pre_activate_hook.empty() ||
+    if (!node.health_checks.empty() || !node.pre_activate_hook.empty() ||
         !node.post_activate_hook.empty()) {
       view.on_message("warning: nodes." + name +
-                      ": secrets, healthChecks and hooks are not carried out by this version of fleet");
+                      ": healthChecks and hooks are not carried out by this version of fleet");
     }
   }
 }

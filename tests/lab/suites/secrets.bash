@@ -62,6 +62,7 @@ installed() {
 
 test_deploy_installs_secrets_and_stops_a_node_that_cannot_decrypt() {
   deploy -c "$FILE" --report "$LAB_SCRATCH/run.json"
+  printf '%s' "$OUT" >"$LAB_SCRATCH/run.out"
   expect_eq 1 "$RC" "exit code (t4 must fail); output: $OUT"
   local n
   for n in t1 t2 t3; do
@@ -93,7 +94,7 @@ test_no_plaintext_anywhere_else() {
   for canary in "$CANARY_SHARED" "$CANARY_OTHER" "$CANARY_SELF"; do
     hits=$(grep -rlaF -- "$canary" "${places[@]}" 2>/dev/null || true)
     expect_eq "" "$hits" "files holding the canary"
-    expect_eq "" "$(grep -F -- "$canary" <<<"$OUT" || true)" "canary in the run output"
+    expect_eq "" "$(grep -F -- "$canary" "$LAB_SCRATCH/run.out" || true)" "canary in the run output"
   done
   # The only plaintext in the lab directory is each target's own installed file (t3's lives
   # in its per-host /var/lib/lab).
