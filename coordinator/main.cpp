@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   coordinator::SecretsOptions secrets;
   auto* secrets_command = app.add_subcommand("secrets", "Manage age-encrypted secrets");
   secrets_command->require_subcommand(1);
+  secrets_command->fallthrough();  // -c and -i may also follow the action
   secrets_command->add_option("-c,--config", secrets.config_file, "fleet.json (default: ./fleet.json, searched upward)");
   secrets_command->add_option("-i,--identity", secrets.identity,
                               "Admin identity (age key file or ssh-ed25519 private key); default $FLEET_AGE_IDENTITY, "
