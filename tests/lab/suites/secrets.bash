@@ -15,6 +15,11 @@ probe() {
 
 setup() {
   lab reset all >/dev/null
+  # /run is a tmpfs that outlives `lab reset`: start without secrets from an earlier run.
+  local host
+  for host in t1 t2 t3 t4; do
+    lab exec "$host" rm -rf /run/keys /var/lib/lab/keys /var/lib/fleet/secrets
+  done
   FLEET_DIR=$LAB_SCRATCH/fleet
   cp -r "$LAB_FLEET" "$FLEET_DIR"
   # Plaintexts exist only in this shell: never in a file the searches below could miss.
