@@ -61,6 +61,7 @@ deploy() {
 }
 
 # "content|owner group mode" of a file on a host.
+# shellcheck disable=SC2016 # expanded by the inner sh
 installed() {
   lab exec "$1" sh -c 'printf "%s|" "$(cat "$1")"; stat -c "%U %G %a" "$1"' sh "$2"
 }
