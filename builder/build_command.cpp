@@ -50,7 +50,7 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   auto job = protocol::parse_build_job(read_job(job_input));
   std::vector<TargetState> targets;
   for (const auto& target : job.targets) {
-    targets.push_back({target, "", "", false});
+    targets.push_back({target, "", "", false, {}});
   }
   auto source = paths.sources() / job.source_hash;
   if (!std::filesystem::is_directory(source)) {
@@ -65,6 +65,7 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   NixCli nix(job.nix_options);
   std::string flake_ref = "path:" + (source / job.flake).lexically_normal().string();
 
+  secrets::attach_bundles(targets, source, paths.state_dir, events);
   probe_targets(targets, work_dir, events);
   // On a NixOS host a self-building target goes through nixos-rebuild; everything else (and
   // every host without it, such as the lab's) gets nixos-rebuild's steps from the agent.

@@ -7,12 +7,14 @@
 #include "builder/activation/supervisor.hpp"
 #include "builder/build_command.hpp"
 #include "builder/receive.hpp"
+#include "builder/secrets/target_secrets.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/exit_code.hpp"
 #include "uploader/protocol/job.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -37,8 +39,16 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"switch", "boot", "test", "dry-activate", "build"}));
   activate->add_option("--nix-option", nix_options, "K=V passed to nix as --option K V");
-  bool spec_stdin = false;
-  activate->add_flag("--spec-stdin", spec_stdin, "Read hooks, health checks and confirmTimeout as JSON on stdin");
+  bool from_stdin = false;
+  std::string host_key = builder::secrets::k_default_host_key;
+  activate->add_flag("--stdin", from_stdin,
+                     "Read hooks, health checks, confirmTimeout and the node's secrets (age ciphertexts) as JSON on stdin");
+  activate->add_option("--host-key", host_key, "Identity that decrypts secrets (default /etc/ssh/ssh_host_ed25519_key)");
+
+  auto* secrets_command = app.add_subcommand("secrets", "Manage the secrets kept on this host");
+  secrets_command->require_subcommand(1);
+  auto* restore = secrets_command->add_subcommand("restore", "Re-install every kept secret (at boot: /run/keys is empty)");
+  restore->add_option("--host-key", host_key, "Identity that decrypts secrets (default /etc/ssh/ssh_host_ed25519_key)");
 
   std::string activation_id;
   std::size_t from_line = 0;
@@ -60,6 +70,9 @@ int main(int argc, char** argv) {
 
   builder::AgentPaths paths{state_dir.empty() ? builder::default_state_dir() : std::filesystem::path(state_dir)};
   builder::EventWriter events(stdout);
+  // A closed pipe (an ssh that went away) must be an error on that write, not a silent death.
+  std::signal(SIGPIPE, SIG_IGN);
+  builder::secrets::SecretOptions secret_options{host_key, paths.state_dir / "secrets"};
   try {
     if (app.got_subcommand("receive")) {
       builder::run_receive(hash, paths.state_dir, 0, std::cout);
@@ -77,13 +90,18 @@ int main(int argc, char** argv) {
         }
         options[kv.substr(0, eq)] = kv.substr(eq + 1);
       }
-      if (spec_stdin) {
-        std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-        auto json = nlohmann::json::parse(text, nullptr, false);
-        request.spec = protocol::parse_activation_spec(json, "");
+      builder::secrets::TargetSecrets secrets{{request.node, {}}, secret_options};
+      if (from_stdin) {
+        auto document = builder::secrets::read_activation_stdin(std::cin, request.node);
+        request.spec = document.spec;
+        secrets.bundle = document.bundle;
       }
-      auto result = builder::activate_here(request, builder::NixCli(options), paths.state_dir, events);
+      auto result =
+          builder::secrets::activate_with_secrets(request, builder::NixCli(options), paths.state_dir, secrets, events);
       return result == "ok" ? 0 : to_int(ExitCode::node_failed);
+    }
+    if (restore->parsed()) {
+      return builder::secrets::restore(secret_options, events) ? 0 : to_int(ExitCode::node_failed);
     }
     builder::ActivationStore store(paths.state_dir);
     if (app.got_subcommand("supervise")) {

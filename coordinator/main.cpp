@@ -38,6 +38,24 @@ int main(int argc, char** argv) {
   auto* plan_command = app.add_subcommand("plan", "Print who builds what, and why; touches nothing");
   add_selection_options(plan_command, plan);
 
+  coordinator::SecretsOptions secrets;
+  auto* secrets_command = app.add_subcommand("secrets", "Manage age-encrypted secrets");
+  secrets_command->require_subcommand(1);
+  secrets_command->fallthrough();  // -c and -i may also follow the action
+  secrets_command->add_option("-c,--config", secrets.config_file, "fleet.json (default: ./fleet.json, searched upward)");
+  secrets_command->add_option("-i,--identity", secrets.identity,
+                              "Admin identity (age key file or ssh-ed25519 private key); default $FLEET_AGE_IDENTITY, "
+                              "~/.config/fleet/age.key, ~/.ssh/id_ed25519");
+  auto* encrypt = secrets_command->add_subcommand("encrypt", "Encrypt stdin to <secretsDir>/NAME.age for the selected nodes and admins");
+  encrypt->add_option("name", secrets.name, "Secret name")->required();
+  encrypt->add_option("--for", secrets.for_nodes, "Nodes that get it: names, globs, @tags")->required();
+  auto* edit = secrets_command->add_subcommand("edit", "Decrypt, edit in $EDITOR, re-encrypt");
+  edit->add_option("name", secrets.name, "Secret name")->required();
+  auto* rekey = secrets_command->add_subcommand("rekey", "Re-encrypt every secret whose recipients changed");
+  rekey->add_flag("--force", secrets.force, "Also re-encrypt files whose X25519 stanzas cannot be checked");
+  auto* list = secrets_command->add_subcommand("list", "Which secret goes to which nodes, and whether it is up to date");
+  list->add_flag("--json", secrets.json, "Machine-readable output");
+
   // A peer that closes its end must surface as an error on that connection, not kill the run.
   std::signal(SIGPIPE, SIG_IGN);
   try {
@@ -48,6 +66,12 @@ int main(int argc, char** argv) {
   try {
     if (*sync_command) {
       return coordinator::run_sync_and_build(sync);
+    }
+    if (*secrets_command) {
+      for (const auto* sub : secrets_command->get_subcommands()) {
+        secrets.action = sub->get_name();
+      }
+      return coordinator::run_secrets_command(secrets);
     }
     return coordinator::run_plan_command(plan);
   } catch (const ConfigError& e) {

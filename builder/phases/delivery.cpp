@@ -87,7 +87,7 @@ void confirm_remote(const TargetSsh& ssh, const std::string& id, int confirm_tim
 // with `fleet-builder attach` once the target answers.
 void activate_remote(TargetSsh ssh, TargetState& state, const NixCli& nix, EventWriter& events) {
   const auto& node = state.target.node;
-  std::string remote = "fleet-builder activate --spec-stdin --node " + shell_quote(node) + " --path " +
+  std::string remote = "fleet-builder activate --stdin --node " + shell_quote(node) + " --path " +
                        shell_quote(state.out_path) + " --action " + shell_quote(state.target.action);
   for (const auto& [key, value] : nix.options()) {
     remote += " --nix-option " + shell_quote(key + "=" + value);
@@ -118,8 +118,8 @@ void activate_remote(TargetSsh ssh, TargetState& state, const NixCli& nix, Event
       events.emit(node, Phase::activate, Status::progress, std::string("unexpected output from the target's agent: ") + e.what());
     }
   };
-  auto spec = protocol::to_json(state.target.activation).dump();
-  auto result = run_process({ssh.command(remote), {}, spec, k_activate_timeout}, on_line);
+  auto document = secrets::activation_stdin(state.target.activation, state.secrets.bundle);
+  auto result = run_process({ssh.command(remote), {}, document, k_activate_timeout}, on_line);
   auto reattach_deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds{state.target.activation.confirm_timeout} + k_reattach_grace;
   while (final_result.empty() && !activation_id.empty() && result.exit_code == 255 &&
@@ -180,7 +180,7 @@ void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const
     try {
       if (state.target.mode == protocol::TargetMode::self) {
         ActivationRequest request{state.target.node, state.out_path, state.target.action, state.target.activation};
-        state.failed = activate_here(request, nix, state_dir, events) != "ok";
+        state.failed = secrets::activate_with_secrets(request, nix, state_dir, state.secrets, events) != "ok";
         return;
       }
       auto ssh = make_target_ssh(state.target, work_dir);

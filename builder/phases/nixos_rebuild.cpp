@@ -34,6 +34,13 @@ std::vector<TargetState*> rebuild_self_targets(std::vector<TargetState>& targets
       continue;
     }
     taken.push_back(&state);
+    // nixos-rebuild builds and activates in one go, so pre-activation secrets go in before it.
+    bool with_secrets = target.action != "dry-activate";
+    if (with_secrets && !secrets::pre_activation(state.secrets.bundle, state.secrets.options, events)) {
+      state.failed = true;
+      events.emit(target.node, Phase::activate, Status::fail, "not activated: a required pre-activation secret failed");
+      continue;
+    }
     std::vector<std::string> argv{"nixos-rebuild", target.action, "--flake", flake_ref + "#" + target.node};
     for (const auto& [key, value] : nix.options()) {
       argv.insert(argv.end(), {"--option", key, value});
@@ -54,6 +61,7 @@ std::vector<TargetState*> rebuild_self_targets(std::vector<TargetState>& targets
       extra["storePath"] = current.string();
     }
     events.emit(target.node, Phase::activate, Status::ok, "nixos-rebuild " + target.action + " done", extra);
+    state.failed = with_secrets && !secrets::post_activation(state.secrets.bundle, state.secrets.options, events);
   }
   return taken;
 }

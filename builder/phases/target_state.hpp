@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "builder/secrets/target_secrets.hpp"
 #include "uploader/protocol/job.hpp"
 
 #include <algorithm>
@@ -18,6 +19,7 @@ struct TargetState {
   std::string drv_path;
   std::string out_path;
   bool failed = false;
+  secrets::TargetSecrets secrets;  // ciphertexts only, read from the source before delivery
 };
 
 // Runs `work` on each target not yet failed, at most `limit` at a time. Each call touches only

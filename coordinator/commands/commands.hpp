@@ -20,6 +20,22 @@ struct SyncOptions {
   std::string report_file;   // --report FILE, besides the run history
 };
 
+// Options of `fleet secrets ACTION`.
+struct SecretsOptions {
+  std::string action;        // encrypt | edit | rekey | list
+  std::string config_file;   // empty: ./fleet.json searched upward
+  std::string name;          // encrypt, edit: the secret, stored as <secretsDir>/NAME.age
+  std::string for_nodes;     // encrypt: --for selection
+  std::string identity;      // --identity FILE; else $FLEET_AGE_IDENTITY, ~/.config/fleet/age.key, ~/.ssh/id_ed25519
+  bool force = false;        // rekey: also re-encrypt files whose X25519 stanzas cannot be checked
+  bool json = false;         // list
+};
+
+// `fleet secrets`: encrypt stdin to the selected nodes and admins, edit with $EDITOR, rekey to
+// current recipients, list files with their nodes and state. Returns the exit code (list: 1 when
+// a file is out of date or missing); throws ConfigError for bad input.
+int run_secrets_command(const SecretsOptions& options);
+
 // `fleet plan`: prints the delegation plan with the reason for each choice; touches nothing.
 // Returns the exit code; throws ConfigError for bad configuration.
 int run_plan_command(const SelectionOptions& options);

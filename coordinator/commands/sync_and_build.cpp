@@ -13,20 +13,6 @@
 #include <unistd.h>
 
 namespace fleet::coordinator {
-namespace {
-
-// Secrets are validated in fleet.json but not delivered yet: say so rather than let a user
-// believe a node got its keys.
-void warn_unsupported_settings(const FleetConfig& config, const std::vector<std::string>& nodes, ProgressView& view) {
-  for (const auto& name : nodes) {
-    const NodeSpec& node = config.nodes.at(name);
-    if (!node.secrets.empty()) {
-      view.on_message("warning: nodes." + name + ".secrets: secrets are not delivered by this version of fleet");
-    }
-  }
-}
-
-}  // namespace
 int run_sync_and_build(const SyncOptions& options) {
   auto loaded = load_selection(options.selection);
   const FleetConfig& config = loaded.config;
@@ -39,8 +25,6 @@ int run_sync_and_build(const SyncOptions& options) {
   for (const auto& assignment : loaded.plan.assignments) {
     recorder.set_built_on(assignment.node, assignment.location == Location::self ? "self" : assignment.builder);
   }
-
-  warn_unsupported_settings(config, loaded.nodes, *view);
 
   auto sources = tarball::collect_sources(config.source_dir, config.exclude);
   auto packed = tarball::pack(sources);

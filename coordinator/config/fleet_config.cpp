@@ -306,6 +306,15 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
     }
     NodeSpec node = parse_node(name, node_name, value, defaults, config.builders);
     check_buildable(name, config, node);
+    // Secrets travel inside the source tarball, so their files must lie inside the source.
+    for (const auto& secret : node.secrets) {
+      if (!is_inside(resolved(dir / secret.file), config.source_dir)) {
+        fail_config(name, json_path(json_path(json_path(json_path("nodes", node_name), "secrets"), secret.name), "file"),
+                    "'" + secret.file + "' is outside the source directory " + config.source_dir.string() +
+                        ", so it would not reach the target",
+                    "move the file under the source directory (e.g. into secrets/) or widen \"source\"");
+      }
+    }
     config.nodes[node_name] = std::move(node);
   }
   return config;

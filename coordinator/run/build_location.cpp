@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/run/build_location.hpp"
 
+#include <filesystem>
 #include <map>
 
 namespace fleet::coordinator {
@@ -28,6 +29,15 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
     target.activation.hook_timeout = node.hook_timeout;
     target.activation.rollback_on_hook_failure = node.rollback_on_hook_failure;
     target.activation.confirm_timeout = node.confirm_timeout;
+    for (const auto& secret : node.secrets) {
+      // The agent finds the ciphertext in the unpacked source, so the path is relative to it.
+      std::error_code ec;
+      auto absolute = std::filesystem::weakly_canonical(config.file.parent_path() / secret.file, ec);
+      auto file = (ec ? (config.file.parent_path() / secret.file).lexically_normal() : absolute)
+                      .lexically_relative(config.source_dir);
+      target.secrets.push_back({secret.name, file.generic_string(), secret.dest, secret.owner, secret.group,
+                                secret.mode, secret.when, secret.required});
+    }
 
     if (assignment.location == Location::self) {
       target.mode = protocol::TargetMode::self;

@@ -123,7 +123,7 @@ TEST_CASE("a full fleet.json parses with every field") {
   REQUIRE(pi1.secrets.size() == 1);
   const SecretSpec& wifi = pi1.secrets[0];
   CHECK(wifi.name == "wifi");
-  CHECK(wifi.file == "secrets/wifi.age");
+  CHECK(wifi.file == "nixos/secrets/wifi.age");
   CHECK(wifi.dest == "/run/keys/wifi");
   CHECK(wifi.owner == "root");
   CHECK(wifi.group == "wheel");

@@ -10,13 +10,14 @@
 namespace fleet::protocol {
 namespace {
 
-constexpr std::array<std::pair<Phase, std::string_view>, 9> k_phase_names{{
+constexpr std::array<std::pair<Phase, std::string_view>, 10> k_phase_names{{
     {Phase::upload, "upload"},
     {Phase::unpack, "unpack"},
     {Phase::probe, "probe"},
     {Phase::eval, "eval"},
     {Phase::build, "build"},
     {Phase::copy, "copy"},
+    {Phase::secrets, "secrets"},
     {Phase::activate, "activate"},
     {Phase::check, "check"},
     {Phase::rollback, "rollback"},

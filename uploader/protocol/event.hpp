@@ -11,7 +11,7 @@ namespace fleet::protocol {
 
 // The stages a node goes through. `probe` (is the host reachable, with the right host key?)
 // and `secrets` extend DESIGN.md's list; everything else is as written there.
-enum class Phase { upload, unpack, probe, eval, build, copy, activate, check, rollback };
+enum class Phase { upload, unpack, probe, eval, build, copy, secrets, activate, check, rollback };
 enum class Status { start, progress, ok, fail };
 
 std::string_view to_string(Phase phase);

@@ -46,14 +46,21 @@ bool is_content_hash(std::string_view hash) {
 nlohmann::json to_json(const BuildJob& job) {
   nlohmann::json targets = nlohmann::json::array();
   for (const auto& t : job.targets) {
-    targets.push_back({{"node", t.node},
-                       {"mode", t.mode == TargetMode::self ? "self" : "delegate"},
-                       {"host", t.host},
-                       {"user", t.user},
-                       {"port", t.port},
-                       {"hostKey", t.host_key},
-                       {"action", t.action},
-                       {"activation", to_json(t.activation)}});
+    nlohmann::json target{{"node", t.node},
+                          {"mode", t.mode == TargetMode::self ? "self" : "delegate"},
+                          {"host", t.host},
+                          {"user", t.user},
+                          {"port", t.port},
+                          {"hostKey", t.host_key},
+                          {"action", t.action},
+                          {"activation", to_json(t.activation)}};
+    if (!t.secrets.empty()) {
+      auto& secrets = target["secrets"] = nlohmann::json::array();
+      for (const auto& secret : t.secrets) {
+        secrets.push_back(to_json(secret));
+      }
+    }
+    targets.push_back(std::move(target));
   }
   return {{"version", job.version}, {"run", job.run_id},           {"source", job.source_hash},
           {"flake", job.flake},     {"nixOptions", job.nix_options}, {"targets", targets}};
@@ -120,6 +127,14 @@ BuildJob parse_build_job(const nlohmann::json& json) {
     target.activation = parse_activation_spec(require(t, where, "activation", value_t::object), where + "activation.");
     if (target.host_key.find('\n') != std::string::npos) {
       throw ProtocolError("job field '" + where + "hostKey' must be one line");
+    }
+    if (auto secrets = t.find("secrets"); secrets != t.end()) {
+      if (!secrets->is_array()) {
+        throw ProtocolError("job field '" + where + "secrets' must be an array");
+      }
+      for (const auto& secret : *secrets) {
+        target.secrets.push_back(parse_job_secret(secret, where + "secrets[" + std::to_string(target.secrets.size()) + "]."));
+      }
     }
     job.targets.push_back(std::move(target));
   }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "uploader/protocol/activation_spec.hpp"
+#include "uploader/protocol/job_secret.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,7 @@ struct JobTarget {
   std::string host_key;   // "ssh-ed25519 AAAA…" pinned in fleet.json; empty: the agent's known_hosts
   std::string action = "switch";  // switch | boot | test | dry-activate | build
   ActivationSpec activation;
+  std::vector<JobSecret> secrets; // installed on the target around activation; sent only when not empty
 
   bool operator==(const JobTarget&) const = default;
 };

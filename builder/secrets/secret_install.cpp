@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+#include "builder/secrets/secret_install.hpp"
+
+#include "builder/secrets/secret_file.hpp"
+#include "uploader/base/error.hpp"
+#include "uploader/secrets/age.hpp"
+
+#include <sodium.h>
+
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+namespace fleet::builder::secrets {
+namespace {
+
+namespace fs = std::filesystem;
+using protocol::Phase;
+using protocol::Status;
+
+constexpr const char* k_kept_file = "secrets.json";
+
+// Plaintext is wiped when it goes out of scope; it lives only in memory and in dest files.
+struct Plaintext {
+  age::Bytes bytes;
+  ~Plaintext() { sodium_memzero(bytes.data(), bytes.size()); }
+};
+
+std::vector<age::Identity> load_identities(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error("cannot read the host key " + path.string() +
+                " (fleet-builder decrypts secrets with it; run as root, or give --host-key)");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string key = text.str();
+  auto identities = age::parse_identities(key, path.string());
+  sodium_memzero(key.data(), key.size());
+  return identities;
+}
+
+// Installs the secrets of `bundle` whose `when` is `when` (every one when empty). One failure
+// never stops the others.
+bool install(const SecretBundle& bundle, const std::string& when, const SecretOptions& options, EventWriter& events) {
+  std::vector<const SecretPayload*> chosen;
+  for (const auto& secret : bundle.secrets) {
+    if (when.empty() || secret.spec.when == when) {
+      chosen.push_back(&secret);
+    }
+  }
+  if (chosen.empty()) {
+    return true;
+  }
+  const auto& node = bundle.node;
+  events.emit(node, Phase::secrets, Status::start,
+              "installing " + std::to_string(chosen.size()) + (when.empty() ? "" : " " + when) + " secret(s)");
+  std::optional<std::vector<age::Identity>> identities;
+  std::string identity_error;
+  try {
+    identities = load_identities(options.host_key);
+  } catch (const std::exception& e) {
+    identity_error = e.what();
+  }
+  bool required_ok = true;
+  std::string failures;
+  for (const auto* secret : chosen) {
+    const auto& spec = secret->spec;
+    try {
+      if (!identities) {
+        throw Error(identity_error);
+      }
+      Plaintext plaintext;
+      try {
+        plaintext.bytes = age::decrypt(secret->ciphertext, *identities);
+      } catch (const Error& e) {
+        throw Error(std::string(e.what()) + " (tried " + options.host_key.string() +
+                    "; check the node's hostKey in fleet.json, then run `fleet secrets rekey`)");
+      }
+      write_secret_file(spec, plaintext.bytes);
+      events.emit(node, Phase::secrets, Status::progress,
+                  "secret '" + spec.name + "' → " + spec.dest + " (" + spec.owner + ":" + spec.group + " " + spec.mode + ")");
+    } catch (const std::exception& e) {
+      std::string why = "secret '" + spec.name + "' (" + spec.dest + "): " + e.what();
+      if (spec.required) {
+        required_ok = false;
+        failures += (failures.empty() ? "" : "; ") + why;
+      }
+      events.emit(node, Phase::secrets, Status::progress, (spec.required ? "" : "optional ") + why);
+    }
+  }
+  if (!required_ok) {
+    events.emit(node, Phase::secrets, Status::fail, "required secret failed: " + failures);
+    return false;
+  }
+  events.emit(node, Phase::secrets, Status::ok, "secrets installed");
+  return true;
+}
+
+fs::path kept_file(const SecretOptions& options, const std::string& node) {
+  return options.keep_dir / node / k_kept_file;
+}
+
+}  // namespace
+
+bool pre_activation(const SecretBundle& bundle, const SecretOptions& options, EventWriter& events) {
+  if (!install(bundle, "pre-activation", options, events)) {
+    return false;
+  }
+  try {
+    if (bundle.secrets.empty()) {
+      std::error_code ignored;
+      fs::remove(kept_file(options, bundle.node), ignored);
+    } else {
+      write_private_file(kept_file(options, bundle.node), to_json(bundle).dump());
+    }
+  } catch (const std::exception& e) {
+    events.emit(bundle.node, Phase::secrets, Status::fail,
+                std::string("cannot keep the ciphertexts for restoring at boot: ") + e.what());
+    return false;
+  }
+  return true;
+}
+
+bool post_activation(const SecretBundle& bundle, const SecretOptions& options, EventWriter& events) {
+  return install(bundle, "post-activation", options, events);
+}
+
+bool restore(const SecretOptions& options, EventWriter& events) {
+  std::error_code ec;
+  if (!fs::is_directory(options.keep_dir, ec)) {
+    return true;
+  }
+  bool all_ok = true;
+  for (const auto& entry : fs::directory_iterator(options.keep_dir)) {
+    auto file = entry.path() / k_kept_file;
+    if (!fs::is_regular_file(file, ec)) {
+      continue;
+    }
+    std::string node = entry.path().filename().string();
+    try {
+      std::ifstream in(file, std::ios::binary);
+      auto bundle = parse_bundle(nlohmann::json::parse(in));
+      if (bundle.node != node) {
+        throw ProtocolError(file.string() + " is about node '" + bundle.node + "'");
+      }
+      all_ok = install(bundle, "", options, events) && all_ok;
+    } catch (const std::exception& e) {
+      all_ok = false;
+      events.emit(node, Phase::secrets, Status::fail, "cannot restore from " + file.string() + ": " + e.what());
+    }
+  }
+  return all_ok;
+}
+
+}  // namespace fleet::builder::secrets

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+#include "builder/secrets/target_secrets.hpp"
+
+#include "builder/phases/target_state.hpp"
+#include "uploader/base/error.hpp"
+
+#include <istream>
+#include <iterator>
+
+namespace fleet::builder::secrets {
+namespace {
+
+constexpr std::size_t k_max_document = 64 << 20;
+
+bool installs_secrets(const std::string& action) {
+  return action != "dry-activate" && action != "build";
+}
+
+}  // namespace
+
+void attach_bundles(std::vector<TargetState>& targets, const std::filesystem::path& source_root,
+                    const std::filesystem::path& state_dir, EventWriter& events) {
+  for (auto& state : targets) {
+    state.secrets.bundle.node = state.target.node;
+    state.secrets.options.keep_dir = state_dir / "secrets";
+    if (state.failed || state.target.secrets.empty()) {
+      continue;
+    }
+    try {
+      state.secrets.bundle = load_bundle(state.target.node, state.target.secrets, source_root);
+    } catch (const std::exception& e) {
+      state.failed = true;
+      events.emit(state.target.node, protocol::Phase::secrets, protocol::Status::fail, e.what());
+    }
+  }
+}
+
+std::string activate_with_secrets(const ActivationRequest& request, const NixCli& nix,
+                                  const std::filesystem::path& state_dir, const TargetSecrets& secrets,
+                                  EventWriter& events) {
+  bool with_secrets = installs_secrets(request.action);
+  if (with_secrets && !pre_activation(secrets.bundle, secrets.options, events)) {
+    events.emit(request.node, protocol::Phase::activate, protocol::Status::fail,
+                "not activated: a required pre-activation secret could not be installed", {{"final", "failed"}});
+    return "failed";
+  }
+  auto result = activate_here(request, nix, state_dir, events);
+  if (result != "ok" || !with_secrets) {
+    return result;
+  }
+  return post_activation(secrets.bundle, secrets.options, events) ? "ok" : "failed";
+}
+
+std::string activation_stdin(const protocol::ActivationSpec& spec, const SecretBundle& bundle) {
+  return nlohmann::json{{"activation", protocol::to_json(spec)}, {"secrets", to_json(bundle)}}.dump();
+}
+
+ActivationDocument read_activation_stdin(std::istream& input, const std::string& node) {
+  std::string text;
+  char buffer[65536];
+  while (input.read(buffer, sizeof buffer) || input.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(input.gcount()));
+    if (text.size() > k_max_document) {
+      throw ProtocolError("the activation document on stdin is larger than 64 MiB");
+    }
+  }
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.is_object() || !json.contains("activation") || !json.contains("secrets")) {
+    throw ProtocolError("the activation document on stdin is not a JSON object with 'activation' and 'secrets'");
+  }
+  ActivationDocument document{protocol::parse_activation_spec(json["activation"], "activation."), parse_bundle(json["secrets"])};
+  const auto& bundle = document.bundle;
+  if (bundle.node != node) {
+    throw ProtocolError("the secrets document is for node '" + bundle.node + "', not '" + node + "'");
+  }
+  return document;
+}
+
+}  // namespace fleet::builder::secrets
