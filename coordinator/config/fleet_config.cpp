@@ -60,10 +60,19 @@ bool is_inside(const fs::path& path, const fs::path& dir) {
   return !relative.empty() && *relative.begin() != "..";
 }
 
+// A memory size in MiB: a positive integer small enough that no sum of them overflows.
+std::optional<int> memory_mb(const ObjectReader& reader, const std::string& key) {
+  auto value = reader.integer(key);
+  if (value && (*value < 1 || *value > 16 * 1024 * 1024)) {
+    reader.fail(key, std::to_string(*value) + " MiB is out of range", "give MiB between 1 and 16777216, e.g. 1024");
+  }
+  return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
+}
+
 BuilderSpec parse_builder(const std::string& file, const std::string& name, const json& value,
-                          const NodeDefaults& defaults) {
+                          const NodeDefaults& defaults, int eval_memory_mb) {
   ObjectReader reader(file, value, json_path("builders", name),
-                      {"host", "user", "port", "systems", "maxJobs", "speed", "site"});
+                      {"host", "user", "port", "systems", "maxJobs", "speed", "site", "evalMemoryMB", "memoryMB"});
   BuilderSpec builder;
   builder.name = name;
   builder.host = reader.string("host").value_or(name);
@@ -102,6 +111,8 @@ BuilderSpec parse_builder(const std::string& file, const std::string& name, cons
   if (!builder.site.empty()) {
     check(reader, "site", check_name("site", builder.site));
   }
+  builder.eval_memory_mb = memory_mb(reader, "evalMemoryMB").value_or(eval_memory_mb);
+  builder.memory_mb = memory_mb(reader, "memoryMB").value_or(0);
   return builder;
 }
 
@@ -231,7 +242,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   check_version(name, root);
   ObjectReader reader(name, root, "",
                       {"version", "source", "exclude", "flake", "nixOptions", "admins", "secretsDir", "builders",
-                       "defaults", "nodes"});
+                       "defaults", "nodes", "evalMemoryMB"});
   FleetConfig config;
   config.file = fs::absolute(file).lexically_normal();
   const fs::path dir = config.file.parent_path();
@@ -279,6 +290,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   }
   config.secrets_dir = (dir / reader.string("secretsDir").value_or("secrets")).lexically_normal();
 
+  config.eval_memory_mb = memory_mb(reader, "evalMemoryMB").value_or(k_default_eval_memory_mb);
   NodeDefaults defaults = parse_defaults(name, reader.object("defaults"));
   if (const json* builders = reader.object("builders")) {
     for (const auto& [builder_name, value] : builders->items()) {
@@ -289,7 +301,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
         fail_config(name, json_path("builders", builder_name), "'" + builder_name + "' is a build mode, not a builder name",
                     "rename the builder");
       }
-      config.builders[builder_name] = parse_builder(name, builder_name, value, defaults);
+      config.builders[builder_name] = parse_builder(name, builder_name, value, defaults, config.eval_memory_mb);
     }
   }
   if (defaults.build) {
