@@ -270,8 +270,9 @@ private:
   double m_balanced = 0;
 };
 
-// The agent evaluates a builder's targets in job order (system, then node) in batches of
-// memoryMB / evalMemoryMB; without memoryMB only the agent can tell, from its MemAvailable.
+// The agent evaluates a builder's targets in job order (system, then node; see build_locations) in
+// batches of at most memoryMB / evalMemoryMB; without memoryMB only the agent can tell, from its
+// MemAvailable.
 void estimate_batches(const FleetConfig& config, std::vector<Assignment>& assignments) {
   std::map<std::string, std::vector<Assignment*>> by_builder;
   for (auto& a : assignments) {
@@ -287,11 +288,16 @@ void estimate_batches(const FleetConfig& config, std::vector<Assignment>& assign
     std::sort(list.begin(), list.end(), [](const Assignment* a, const Assignment* b) {
       return std::tie(a->system, a->node) < std::tie(b->system, b->node);
     });
-    const std::size_t per_batch = std::max(1, builder.memory_mb / builder.eval_memory_mb);
-    const int batches = static_cast<int>((list.size() + per_batch - 1) / per_batch);
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      list[i]->batch = static_cast<int>(i / per_batch) + 1;
-      list[i]->batches = batches;
+    // As the agent splits: as few batches as fit, of even sizes (7 by 3 gives 3, 2, 2).
+    const std::size_t per_batch = static_cast<std::size_t>(std::max(1, builder.memory_mb / builder.eval_memory_mb));
+    const std::size_t count = (list.size() + per_batch - 1) / per_batch;
+    std::size_t next = 0;
+    for (std::size_t batch = 0; batch < count; ++batch) {
+      std::size_t size = list.size() / count + (batch < list.size() % count ? 1 : 0);
+      for (std::size_t i = 0; i < size; ++i, ++next) {
+        list[next]->batch = static_cast<int>(batch) + 1;
+        list[next]->batches = static_cast<int>(count);
+      }
     }
   }
 }

@@ -324,11 +324,13 @@ TEST_CASE("batch estimates follow memoryMB and evalMemoryMB") {
   CHECK(config.builders.at("b1").eval_memory_mb == 1000);
   CHECK(config.builders.at("b2").eval_memory_mb == 3000);
   const DeployPlan plan = plan_deployment(config, all_nodes(config));
-  // b1 holds four per batch, in system then node order: a1 a2 x1 x2 | x3.
-  for (const char* node : {"a1", "a2", "x1", "x2"}) {
+  // b1 holds four per batch: five targets make two even batches in system then node order,
+  // a1 a2 x1 | x2 x3.
+  for (const char* node : {"a1", "a2", "x1"}) {
     CHECK(find(plan, node).batch == 1);
     CHECK(find(plan, node).batches == 2);
   }
+  CHECK(find(plan, "x2").batch == 2);
   CHECK(find(plan, "x3").batch == 2);
   CHECK(find(plan, "r1").batch == 1);
   CHECK(find(plan, "r2").batch == 2);  // one per batch
