@@ -15,12 +15,13 @@ let
 in
 {
   # name: the node name; message: a per-node string, so editing hosts/<name>.nix changes exactly
-  # that node's toplevel; failActivation: switch-to-configuration exits 1 without recording.
-  mkHost = { name, message, system ? "x86_64-linux", failActivation ? false }: {
+  # that node's toplevel; failActivation: switch-to-configuration exits 1 without recording;
+  # slowBuild: seconds the toplevel's build sleeps, so tests can act while a build runs.
+  mkHost = { name, message, system ? "x86_64-linux", failActivation ? false, slowBuild ? 0 }: {
     config = {
       networking.hostName = name;
       nixpkgs.system = system;
-      system.build.toplevel = derivation {
+      system.build.toplevel = derivation ({
         name = "nixos-system-${name}";
         inherit system message version;
         nodeName = name;
@@ -29,7 +30,7 @@ in
         fail = if failActivation then "1" else "";
         builder = "/bin/sh";
         args = [ "-e" ./build-toplevel.sh ];
-      };
+      } // (if slowBuild > 0 then { slow = toString slowBuild; } else { }));
     };
   };
 
