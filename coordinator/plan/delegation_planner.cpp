@@ -153,14 +153,27 @@ public:
         }
       }
     }
-    std::sort(candidates.begin(), candidates.end());
-    const Candidate& best = candidates.front();
+    // The best and the runner-up (named in the reason), in one pass: no sort per node.
+    std::size_t first = 0;
+    std::size_t second = candidates.size() > 1 ? 1 : 0;
+    if (candidates.size() > 1 && candidates[1] < candidates[0]) {
+      std::swap(first, second);
+    }
+    for (std::size_t i = 2; i < candidates.size(); ++i) {
+      if (candidates[i] < candidates[first]) {
+        second = first;
+        first = i;
+      } else if (candidates[i] < candidates[second]) {
+        second = i;
+      }
+    }
+    const Candidate& best = candidates[first];
     std::string why = prefix + best.load->spec->name;
     if (candidates.size() == 1) {
       why += ": the only " + std::string(m_options.unavailable_builders.empty() ? "" : "available ") + "builder of " +
              node.system;
     } else {
-      const Candidate& next = candidates[1];
+      const Candidate& next = candidates[second];
       why += ": cost " + format_cost(best.cost);
       if (best.cost == next.cost) {
         why += ", tied with " + next.load->spec->name + ", " +
@@ -197,9 +210,12 @@ private:
     double cost, finish;
     bool has_system;
 
+    // Among equal costs: keep a system together, then leave builders of more systems free for
+    // the systems only they can build, then finish sooner, then by name.
     bool operator<(const Candidate& other) const {
-      return std::make_tuple(cost, !has_system, finish, load->spec->name) <
-             std::make_tuple(other.cost, !other.has_system, other.finish, other.load->spec->name);
+      return std::make_tuple(cost, !has_system, load->systems.size(), finish, load->spec->name) <
+             std::make_tuple(other.cost, !other.has_system, other.load->systems.size(), other.finish,
+                             other.load->spec->name);
     }
   };
 
