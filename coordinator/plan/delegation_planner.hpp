@@ -29,7 +29,7 @@ struct PlanOptions {
 // where work(b) counts 1 per target and k_closure_work per system placed on b (the closure shared
 // by a system's targets is built once per builder). Builders that would finish before `balanced`
 // are all equally cheap, so ties go to a builder that already builds the system (grouping), then
-// to the lower finish, then by name. Pinned nodes are counted first; then systems with the fewest
+// to a builder of fewer systems (versatile ones stay free), then to the lower finish, then by name. Pinned nodes are counted first; then systems with the fewest
 // capable builders, nodes with a site before those without, by name. Linear in nodes × builders.
 // Each assignment carries a reason for a person, the node's site and its batch estimate (see
 // Assignment). Assignments come in node-name order.
