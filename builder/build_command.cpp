@@ -2,6 +2,7 @@
 #include "builder/build_command.hpp"
 
 #include "builder/nix_cli.hpp"
+#include "builder/phases/batches.hpp"
 #include "builder/phases/delivery.hpp"
 #include "builder/phases/nix_build.hpp"
 #include "builder/phases/nixos_rebuild.hpp"
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <iterator>
 #include <unistd.h>
 
@@ -32,6 +34,41 @@ nlohmann::json read_job(std::istream& input) {
     throw ProtocolError("the job on stdin is not valid JSON");
   }
   return json;
+}
+
+// Evaluating many configurations in one nix process shares nixpkgs but can exhaust memory: the
+// targets go through eval, build and delivery in batches that fit in MemAvailable, in job order.
+// A batch is delivered before the next one is evaluated, so early targets are done early.
+void build_in_batches(std::vector<TargetState>& targets, int eval_memory_mb,
+                      const std::function<void(std::vector<TargetState>&)>& work, EventWriter& events) {
+  std::vector<std::size_t> live;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    if (!targets[i].failed) {
+      live.push_back(i);
+    }
+  }
+  auto available = read_mem_available_mb();
+  auto sizes = batch_sizes(live.size(), batch_capacity(available, eval_memory_mb, live.size()));
+  std::size_t next = 0;
+  for (std::size_t b = 0; b < sizes.size(); ++b) {
+    std::vector<TargetState> batch;
+    for (std::size_t i = 0; i < sizes[b]; ++i) {
+      batch.push_back(targets[live[next + i]]);
+    }
+    std::string why = "batch " + std::to_string(b + 1) + "/" + std::to_string(sizes.size()) + " (" +
+                      std::to_string(sizes[b]) + " of " + std::to_string(live.size()) + " targets; " +
+                      (available ? "MemAvailable " + std::to_string(*available) + " MiB" : std::string("MemAvailable unknown")) +
+                      ", evalMemoryMB " + std::to_string(eval_memory_mb) + ")";
+    for (const auto& t : batch) {
+      events.emit(t.target.node, protocol::Phase::eval, protocol::Status::progress, why,
+                  {{"batch", b + 1}, {"batches", sizes.size()}});
+    }
+    work(batch);
+    for (std::size_t i = 0; i < sizes[b]; ++i) {
+      targets[live[next + i]] = std::move(batch[i]);
+    }
+    next += sizes[b];
+  }
 }
 
 }  // namespace
@@ -79,9 +116,11 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
       own_steps.push_back(t);
     }
   }
-  evaluate_targets(own_steps, flake_ref, nix, events);
-  build_targets(own_steps, nix, paths.roots(), events);
-  deliver_targets(own_steps, nix, paths.state_dir, work_dir, k_deliver_parallel, events);
+  build_in_batches(own_steps, job.eval_memory_mb, [&](std::vector<TargetState>& batch) {
+    evaluate_targets(batch, flake_ref, nix, events);
+    build_targets(batch, nix, paths.roots(), events);
+    deliver_targets(batch, nix, paths.state_dir, work_dir, k_deliver_parallel, events);
+  }, events);
 
   std::error_code ignored;
   std::filesystem::remove_all(work_dir, ignored);

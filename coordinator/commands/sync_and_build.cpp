@@ -38,6 +38,8 @@ int run_sync_and_build(const SyncOptions& options) {
   inputs.flake = config.flake;
   inputs.nix_options = config.nix_options;
   inputs.jobs = options.jobs;
+  inputs.config = &config;
+  inputs.action_override = options.action;
   RunOrchestrator(std::move(inputs), recorder, *view).run();
 
   auto report = recorder.finish(packed.content_hash, options.action.empty() ? "switch" : options.action,

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <functional>
 #include <set>
 #include <sstream>
 
@@ -60,10 +59,19 @@ bool is_inside(const fs::path& path, const fs::path& dir) {
   return !relative.empty() && *relative.begin() != "..";
 }
 
+// A memory size in MiB: a positive integer small enough that no sum of them overflows.
+std::optional<int> memory_mb(const ObjectReader& reader, const std::string& key) {
+  auto value = reader.integer(key);
+  if (value && (*value < 1 || *value > 16 * 1024 * 1024)) {
+    reader.fail(key, std::to_string(*value) + " MiB is out of range", "give MiB between 1 and 16777216, e.g. 1024");
+  }
+  return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
+}
+
 BuilderSpec parse_builder(const std::string& file, const std::string& name, const json& value,
-                          const NodeDefaults& defaults) {
+                          const NodeDefaults& defaults, int eval_memory_mb) {
   ObjectReader reader(file, value, json_path("builders", name),
-                      {"host", "user", "port", "systems", "maxJobs", "speed", "site"});
+                      {"host", "user", "port", "systems", "maxJobs", "speed", "site", "evalMemoryMB", "memoryMB"});
   BuilderSpec builder;
   builder.name = name;
   builder.host = reader.string("host").value_or(name);
@@ -102,6 +110,8 @@ BuilderSpec parse_builder(const std::string& file, const std::string& name, cons
   if (!builder.site.empty()) {
     check(reader, "site", check_name("site", builder.site));
   }
+  builder.eval_memory_mb = memory_mb(reader, "evalMemoryMB").value_or(eval_memory_mb);
+  builder.memory_mb = memory_mb(reader, "memoryMB").value_or(0);
   return builder;
 }
 
@@ -152,34 +162,31 @@ void check_buildable(const std::string& file, const FleetConfig& config, const N
 }
 
 // nlohmann keeps the last of duplicate keys silently; a second "pi1" node overriding the first
-// is a mistake worth stopping for, so the parse records the path of the first duplicate.
-class DuplicateKeyFinder {
+// is a mistake worth stopping for, so a SAX pass records the path of the first duplicate. (A parse
+// callback would do too, but nlohmann rescans the parent object after every child object there,
+// which is quadratic in the number of nodes.)
+class DuplicateKeyFinder : public json::json_sax_t {
 public:
-  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
-    switch (event) {
-    case json::parse_event_t::object_start:
-    case json::parse_event_t::array_start:
-      m_stack.push_back({event == json::parse_event_t::object_start, {}, {}, 0});
-      break;
-    case json::parse_event_t::key: {
-      Frame& top = m_stack.back();
-      top.key = parsed.get<std::string>();
-      if (!top.keys.insert(top.key).second && m_duplicate.empty()) {
-        m_duplicate = path();
-      }
-      break;
-    }
-    case json::parse_event_t::object_end:
-    case json::parse_event_t::array_end:
-      m_stack.pop_back();
-      count_value();
-      break;
-    case json::parse_event_t::value:
-      count_value();
-      break;
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(json::number_integer_t) override { return value(); }
+  bool number_unsigned(json::number_unsigned_t) override { return value(); }
+  bool number_float(json::number_float_t, const json::string_t&) override { return value(); }
+  bool string(json::string_t&) override { return value(); }
+  bool binary(json::binary_t&) override { return value(); }
+  bool start_object(std::size_t) override { return open(true); }
+  bool start_array(std::size_t) override { return open(false); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(json::string_t& key) override {
+    Frame& top = m_stack.back();
+    top.key = key;
+    if (!top.keys.insert(key).second && m_duplicate.empty()) {
+      m_duplicate = path();
     }
     return true;
   }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
 
   // The path of the first duplicate key, empty when there was none.
   const std::string& duplicate() const { return m_duplicate; }
@@ -192,10 +199,21 @@ private:
     std::size_t index;
   };
 
-  void count_value() {
+  bool open(bool object) {
+    m_stack.push_back({object, {}, {}, 0});
+    return true;
+  }
+
+  bool close() {
+    m_stack.pop_back();
+    return value();
+  }
+
+  bool value() {
     if (!m_stack.empty() && !m_stack.back().object) {
       ++m_stack.back().index;
     }
+    return true;
   }
 
   std::string path() const {
@@ -231,7 +249,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   check_version(name, root);
   ObjectReader reader(name, root, "",
                       {"version", "source", "exclude", "flake", "nixOptions", "admins", "secretsDir", "builders",
-                       "defaults", "nodes"});
+                       "defaults", "nodes", "evalMemoryMB"});
   FleetConfig config;
   config.file = fs::absolute(file).lexically_normal();
   const fs::path dir = config.file.parent_path();
@@ -279,6 +297,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   }
   config.secrets_dir = (dir / reader.string("secretsDir").value_or("secrets")).lexically_normal();
 
+  config.eval_memory_mb = memory_mb(reader, "evalMemoryMB").value_or(k_default_eval_memory_mb);
   NodeDefaults defaults = parse_defaults(name, reader.object("defaults"));
   if (const json* builders = reader.object("builders")) {
     for (const auto& [builder_name, value] : builders->items()) {
@@ -289,7 +308,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
         fail_config(name, json_path("builders", builder_name), "'" + builder_name + "' is a build mode, not a builder name",
                     "rename the builder");
       }
-      config.builders[builder_name] = parse_builder(name, builder_name, value, defaults);
+      config.builders[builder_name] = parse_builder(name, builder_name, value, defaults, config.eval_memory_mb);
     }
   }
   if (defaults.build) {
@@ -332,7 +351,7 @@ FleetConfig load_fleet_config(const fs::path& file) {
   json root;
   DuplicateKeyFinder duplicates;
   try {
-    root = json::parse(text, std::ref(duplicates));
+    root = json::parse(text);
   } catch (const json::parse_error& error) {
     // Turn nlohmann's byte offset into the line:column an editor jumps to.
     std::size_t offset = std::min<std::size_t>(error.byte == 0 ? 0 : error.byte - 1, text.size());
@@ -346,6 +365,7 @@ FleetConfig load_fleet_config(const fs::path& file) {
     fail_config(file.string(), "line " + std::to_string(line) + ", column " + std::to_string(column),
                 "invalid JSON: " + detail, "fix the syntax (strict JSON: no comments, no trailing commas)");
   }
+  json::sax_parse(text, &duplicates);
   if (!duplicates.duplicate().empty()) {
     fail_config(file.string(), duplicates.duplicate(), "this key appears twice in its object",
                 "keep one of them (JSON would silently use the last)");

@@ -26,8 +26,13 @@ struct HealthCheckSpec {
   nlohmann::json params;
 };
 
+// Memory one target's evaluation is expected to take when fleet.json does not say (`evalMemoryMB`).
+inline constexpr int k_default_eval_memory_mb = 1024;
+
 // A build node: what it can build (`systems`) and how much (`max_jobs` × `speed` weighs its load).
-// user and port empty/0 mean "as ~/.ssh/config says".
+// user and port empty/0 mean "as ~/.ssh/config says". `eval_memory_mb` is the per-target
+// evaluation estimate in force for this builder (its own or the top-level one); `memory_mb` the
+// memory it is said to have, 0 when unknown (only `fleet plan`'s batch estimate uses it).
 struct BuilderSpec {
   std::string name, host, user;
   int port = 0;
@@ -35,6 +40,8 @@ struct BuilderSpec {
   int max_jobs = 1;
   double speed = 1;
   std::string site;
+  int eval_memory_mb = k_default_eval_memory_mb;
+  int memory_mb = 0;
 };
 
 // How a node gets its system built: on itself, by any capable builder, by one pinned builder, or
@@ -69,6 +76,7 @@ struct FleetConfig {
   std::map<std::string, std::string> nix_options;
   std::vector<std::string> admins;
   std::filesystem::path secrets_dir;   // default <dir of fleet.json>/secrets
+  int eval_memory_mb = k_default_eval_memory_mb;  // `evalMemoryMB`: per-target evaluation estimate
   std::map<std::string, BuilderSpec> builders;
   std::map<std::string, NodeSpec> nodes;
 };

@@ -6,8 +6,9 @@
 
 namespace fleet::coordinator {
 
-// Where a node's system is built: on the node itself or on a build node.
-enum class Location { self, builder };
+// Where a node's system is built: on the node itself, on a build node, or nowhere (only when
+// re-planning around unavailable builders left the node no place; the reason says why).
+enum class Location { self, builder, none };
 
 // Who builds one node, and why, in words a person can check.
 struct Assignment {
@@ -16,6 +17,12 @@ struct Assignment {
   Location location = Location::self;
   std::string builder;  // set when location == builder
   std::string reason;
+  std::string site;     // the node's site, empty when it has none
+  // The evaluation batch the node is expected in at its location (1-based) out of `batches`;
+  // 0 when it cannot be estimated (a builder without memoryMB: its agent sizes batches from
+  // its MemAvailable at run time).
+  int batch = 1;
+  int batches = 1;
 
   bool operator==(const Assignment&) const = default;
 };

@@ -9,7 +9,26 @@ namespace fleet::coordinator {
 namespace {
 
 std::string location_name(const Assignment& assignment) {
-  return assignment.location == Location::self ? "self" : assignment.builder;
+  switch (assignment.location) {
+  case Location::self:
+    return "self";
+  case Location::none:
+    return "none";
+  case Location::builder:
+    break;
+  }
+  return assignment.builder;
+}
+
+// "2/3"; "mem" when only the builder's agent can tell (from its MemAvailable at run time).
+std::string batch_text(const Assignment& assignment) {
+  if (assignment.location == Location::none) {
+    return "-";
+  }
+  if (assignment.batch == 0) {
+    return "mem";
+  }
+  return std::to_string(assignment.batch) + "/" + std::to_string(assignment.batches);
 }
 
 // Display width in code points, so names or reasons with "…" or accents still line up.
@@ -21,12 +40,12 @@ std::size_t display_width(const std::string& text) {
 }  // namespace
 
 std::string format_plan_text(const DeployPlan& plan) {
-  using Row = std::array<std::string, 4>;
-  std::vector<Row> rows{{"NODE", "SYSTEM", "BUILDS-ON", "REASON"}};
-  for (const auto& assignment : plan.assignments) {
-    rows.push_back({assignment.node, assignment.system, location_name(assignment), assignment.reason});
+  using Row = std::array<std::string, 6>;
+  std::vector<Row> rows{{"NODE", "SYSTEM", "SITE", "BUILDS-ON", "BATCH", "REASON"}};
+  for (const auto& a : plan.assignments) {
+    rows.push_back({a.node, a.system, a.site.empty() ? "-" : a.site, location_name(a), batch_text(a), a.reason});
   }
-  std::array<std::size_t, 3> widths{};
+  std::array<std::size_t, 5> widths{};
   for (const auto& row : rows) {
     for (std::size_t column = 0; column < widths.size(); ++column) {
       widths[column] = std::max(widths[column], display_width(row[column]));
@@ -37,7 +56,7 @@ std::string format_plan_text(const DeployPlan& plan) {
     for (std::size_t column = 0; column < widths.size(); ++column) {
       out += row[column] + std::string(widths[column] - display_width(row[column]) + 2, ' ');
     }
-    out += row[3];
+    out += row[5];
     while (!out.empty() && out.back() == ' ') {
       out.pop_back();
     }
@@ -49,8 +68,18 @@ std::string format_plan_text(const DeployPlan& plan) {
 nlohmann::json plan_to_json(const DeployPlan& plan) {
   nlohmann::json nodes = nlohmann::json::object();
   for (const auto& assignment : plan.assignments) {
-    nodes[assignment.node] = {
-        {"location", location_name(assignment)}, {"system", assignment.system}, {"reason", assignment.reason}};
+    nlohmann::json batch = nullptr;
+    nlohmann::json batches = nullptr;
+    if (assignment.batch > 0) {
+      batch = assignment.batch;
+      batches = assignment.batches;
+    }
+    nodes[assignment.node] = {{"location", location_name(assignment)},
+                              {"system", assignment.system},
+                              {"site", assignment.site.empty() ? nlohmann::json(nullptr) : nlohmann::json(assignment.site)},
+                              {"batch", batch},
+                              {"batches", batches},
+                              {"reason", assignment.reason}};
   }
   return {{"nodes", nodes}, {"builders", plan.builders_used()}};
 }

@@ -125,6 +125,17 @@ void RunRecorder::on_event(const protocol::Event& event) {
 
 void RunRecorder::set_built_on(const std::string& node, const std::string& where) { state(node).outcome.built_on = where; }
 
+void RunRecorder::move(const std::string& node, const std::string& from, const std::string& to,
+                       const std::string& reason, double now) {
+  NodeState& state = this->state(node);
+  for (const auto& [phase, start] : state.open_phases) {
+    state.outcome.phases.push_back({phase, duration(start, now), "fail"});
+  }
+  state.open_phases.clear();
+  state.outcome.moves.push_back({from, to, cut_line(reason)});
+  state.outcome.built_on = to;
+}
+
 void RunRecorder::mark_ok(const std::string& node) {
   NodeOutcome& outcome = state(node).outcome;
   outcome.result = "ok";

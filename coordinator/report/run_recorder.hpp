@@ -33,6 +33,11 @@ public:
   // Records where the node is built: a builder's name or "self".
   void set_built_on(const std::string& node, const std::string& where);
 
+  // The node moves to another build location (`to`: a builder's name or "self"): recorded in its
+  // moves, built_on becomes `to`, and phases still open on the old location close as "fail".
+  void move(const std::string& node, const std::string& from, const std::string& to, const std::string& reason,
+            double now);
+
   // The coordinator decided the node succeeded (after a retry too): result "ok", error cleared.
   void mark_ok(const std::string& node);
 

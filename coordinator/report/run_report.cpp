@@ -159,6 +159,13 @@ json to_json(const RunReport& report) {
                    {"phases", std::move(phases)},
                    {"error", outcome.error},
                    {"logTail", outcome.log_tail}};
+    if (!outcome.moves.empty()) {
+      json moves = json::array();
+      for (const auto& move : outcome.moves) {
+        moves.push_back({{"from", move.from}, {"to", move.to}, {"reason", move.reason}});
+      }
+      nodes[name]["moves"] = std::move(moves);
+    }
   }
   json transfers = json::array();
   for (const auto& transfer : report.transfers) {
@@ -207,6 +214,11 @@ RunReport report_from_json(const json& object) {
         throw Error("run report: field '" + node.path("logTail") + "' should hold only strings");
       }
       outcome.log_tail.push_back(line.get<std::string>());
+    }
+    const json& moves = node.container("moves", /*want_array=*/true);
+    for (std::size_t i = 0; i < moves.size(); ++i) {
+      Reader move(moves[i], node.path("moves[" + std::to_string(i) + "]"));
+      outcome.moves.push_back({move.string("from"), move.string("to"), move.string("reason")});
     }
     report.nodes.emplace(name, std::move(outcome));
   }

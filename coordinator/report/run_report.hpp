@@ -23,6 +23,16 @@ struct PhaseTiming {
   bool operator==(const PhaseTiming&) const = default;
 };
 
+// A node moved to another build location during a run, and why (its builder was unreachable
+// or died).
+struct NodeMove {
+  std::string from;
+  std::string to;
+  std::string reason;
+
+  bool operator==(const NodeMove&) const = default;
+};
+
 // What happened to one node in a run.
 struct NodeOutcome {
   std::string result = "skipped";      // ok | failed | rolled-back | skipped
@@ -31,6 +41,7 @@ struct NodeOutcome {
   std::vector<PhaseTiming> phases;     // in the order they ended
   std::string error;                   // first line says what failed; empty when ok
   std::vector<std::string> log_tail;   // at most k_log_tail_lines of the node's log
+  std::vector<NodeMove> moves;         // in order; built_on is where the last one went
 
   // Sum of the phase durations: the time this node kept something busy.
   double seconds() const;
@@ -69,7 +80,8 @@ struct RunReport {
 };
 
 // The DESIGN.md report shape plus "action", "configFile", "started", "finished",
-// "durationSeconds", "transfers", "uploadedBytes", "exitCode" and a per-node "logTail".
+// "durationSeconds", "transfers", "uploadedBytes", "exitCode" and a per-node "logTail" and, for a
+// node that moved, "moves": [{"from", "to", "reason"}].
 // Durations are rounded to milliseconds.
 nlohmann::json to_json(const RunReport& report);
 

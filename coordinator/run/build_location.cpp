@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/run/build_location.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -10,7 +11,11 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
                                            const std::string& action_override) {
   std::map<std::string, BuildLocation> builders;
   std::vector<BuildLocation> selves;
+  std::map<std::string, std::vector<std::pair<std::string, protocol::JobTarget>>> by_builder;
   for (const auto& assignment : plan.assignments) {
+    if (assignment.location == Location::none) {
+      continue;
+    }
     const NodeSpec& node = config.nodes.at(assignment.node);
     protocol::JobTarget target;
     target.node = node.name;
@@ -41,7 +46,8 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
 
     if (assignment.location == Location::self) {
       target.mode = protocol::TargetMode::self;
-      BuildLocation location{node.name, false, {node.host, node.user, node.port, node.host_key}, {target}};
+      BuildLocation location{node.name, false, {node.host, node.user, node.port, node.host_key}, {target},
+                             config.eval_memory_mb};
       selves.push_back(std::move(location));
       continue;
     }
@@ -52,11 +58,18 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
       it->second.name = builder.name;
       it->second.is_builder = true;
       it->second.ssh = {builder.host, builder.user, builder.port, ""};
+      it->second.eval_memory_mb = builder.eval_memory_mb;
     }
-    it->second.targets.push_back(std::move(target));
+    by_builder[assignment.builder].emplace_back(assignment.system, std::move(target));
   }
   std::vector<BuildLocation> locations;
   for (auto& [name, location] : builders) {
+    // The agent batches in job order; grouping a system keeps its shared evaluation in one batch.
+    auto& targets = by_builder[name];
+    std::stable_sort(targets.begin(), targets.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& entry : targets) {
+      location.targets.push_back(std::move(entry.second));
+    }
     locations.push_back(std::move(location));
   }
   for (auto& location : selves) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/run/run_orchestrator.hpp"
 
+#include "coordinator/run/failover.hpp"
 #include "coordinator/run/location_link.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
@@ -44,18 +45,19 @@ std::string exit_description(const ssh::ExitStatus& status) {
   return status.signal.empty() ? "exit status " + std::to_string(status.code) : "signal " + status.signal;
 }
 
-// One execution of a plan. State below is touched only on the io_context thread, except each
-// LocationRun::link, which only its pool task uses.
+// One execution of a plan. State below is touched only on the io_context thread; a pool task
+// uses only its own LocationRun's link and the job built for it before it was posted.
 class Execution {
 public:
   Execution(const RunInputs& inputs, RunRecorder& recorder, ProgressView& view)
       : m_inputs(inputs), m_recorder(recorder), m_view(view), m_pool(std::max<std::size_t>(1, inputs.jobs)),
-        m_guard(asio::make_work_guard(m_io)), m_timer(m_io), m_runs(inputs.locations.size()),
-        m_pending_connects(inputs.locations.size()) {}
+        m_guard(asio::make_work_guard(m_io)), m_timer(m_io) {}
 
   void run() {
+    for (const auto& location : m_inputs.locations) {
+      add_run(location);
+    }
     for (std::size_t i = 0; i < m_runs.size(); ++i) {
-      m_runs[i].link = std::make_unique<LocationLink>(m_inputs.locations[i], m_inputs.ssh);
       connect(i);
     }
     maybe_finish();
@@ -74,15 +76,27 @@ private:
   };
 
   struct LocationRun {
+    BuildLocation location;
     std::unique_ptr<LocationLink> link;
     std::set<std::string> finished;  // nodes whose final phase succeeded
     std::set<std::string> failed;    // nodes that reported a failure or rolled back
+    std::set<std::string> moved;     // nodes moved to another location
     std::map<std::string, ActivationTrack> activations;
     std::set<std::string> reattached;
     std::string stderr_tail;
+    bool reachable = false;
+    bool started = false;
   };
 
-  const BuildLocation& location(std::size_t i) const { return m_inputs.locations[i]; }
+  const BuildLocation& location(std::size_t i) const { return m_runs[i]->location; }
+
+  std::size_t add_run(const BuildLocation& location) {
+    auto run = std::make_unique<LocationRun>();
+    run->location = location;
+    run->link = std::make_unique<LocationLink>(location, m_inputs.ssh);
+    m_runs.push_back(std::move(run));
+    return m_runs.size() - 1;
+  }
 
   void emit(const std::string& node, Phase phase, Status status, const std::string& msg) {
     deliver(Event{protocol::now_seconds(), node, phase, status, msg, nlohmann::json::object()});
@@ -93,28 +107,88 @@ private:
     m_view.on_event(event);
   }
 
-  // Fails every node of location `i` that has not already finished or failed.
+  bool open(const LocationRun& run, const std::string& node) const {
+    return !run.failed.count(node) && !run.finished.count(node) && !run.moved.count(node);
+  }
+
+  // Fails every node of location `i` that has not already finished, failed or moved.
   void fail_remaining(std::size_t i, Phase phase, const std::string& why) {
-    for (const auto& target : location(i).targets) {
-      auto& run = m_runs[i];
-      if (!run.failed.count(target.node) && !run.finished.count(target.node)) {
+    auto& run = *m_runs[i];
+    for (const auto& target : run.location.targets) {
+      if (open(run, target.node)) {
         run.failed.insert(target.node);
         emit(target.node, phase, Status::fail, why);
       }
     }
   }
 
+  // Builder `i` is unavailable (`why`): its open nodes are re-planned around every builder lost
+  // so far. Returns false when failover is off (no config), leaving the nodes to the caller.
+  bool fail_over(std::size_t i, Phase phase, const std::string& why) {
+    auto& run = *m_runs[i];
+    if (m_inputs.config == nullptr || !run.location.is_builder) {
+      return false;
+    }
+    m_unavailable[run.location.name] = why;
+    std::vector<std::string> nodes;
+    for (const auto& target : run.location.targets) {
+      if (open(run, target.node)) {
+        nodes.push_back(target.node);
+        run.moved.insert(target.node);
+      }
+    }
+    if (nodes.empty()) {
+      return true;
+    }
+    FailoverPlan plan;
+    try {
+      plan = plan_failover(*m_inputs.config, nodes, m_unavailable, m_inputs.action_override);
+    } catch (const std::exception& e) {
+      for (const auto& node : nodes) {
+        emit(node, phase, Status::fail, why + "; re-planning failed: " + e.what());
+      }
+      return true;
+    }
+    for (const auto& [node, reason] : plan.stranded) {
+      emit(node, phase, Status::fail, run.location.name + " is unavailable (" + why + "); " + reason);
+    }
+    for (const auto& [node, to] : plan.moved_to) {
+      std::string reason = run.location.name + " " + why + "; " + plan.reasons.at(node);
+      emit(node, phase, Status::progress, "moving from " + run.location.name + " to " + to + ": " + reason);
+      m_recorder.move(node, run.location.name, to, reason, protocol::now_seconds());
+    }
+    for (const auto& location : plan.locations) {
+      place(location);
+    }
+    return true;
+  }
+
+  // A moved node's new location: merged into a reachable builder whose job has not started yet,
+  // else a new location of its own (connected, then started, once the first stage is over).
+  void place(const BuildLocation& location) {
+    for (auto& run : m_runs) {
+      if (!m_started_jobs && run->reachable && !run->started && run->location.is_builder == location.is_builder &&
+          run->location.name == location.name) {
+        run->location.targets.insert(run->location.targets.end(), location.targets.begin(), location.targets.end());
+        return;
+      }
+    }
+    connect(add_run(location));
+  }
+
   // Stage 1: every location is connected to (and so probed) before any upload or build.
   void connect(std::size_t i) {
+    ++m_pending;
     for (const auto& target : location(i).targets) {
       if (!location(i).is_builder) {
         emit(target.node, Phase::probe, Status::start, "connecting to " + target.node);
       }
     }
-    asio::post(m_pool, [this, i] {
+    LocationLink* link = m_runs[i]->link.get();
+    asio::post(m_pool, [this, i, link] {
       std::string error;
       try {
-        m_runs[i].link->connect();
+        link->connect();
       } catch (const std::exception& e) {
         error = e.what();
       }
@@ -123,21 +197,28 @@ private:
   }
 
   void connected(std::size_t i, const std::string& error) {
-    --m_pending_connects;
+    --m_pending;
+    auto& run = *m_runs[i];
     if (!error.empty()) {
-      if (location(i).is_builder) {
-        fail_remaining(i, Phase::upload, "cannot reach build node " + location(i).name + ": " + error);
-      } else {
-        fail_remaining(i, Phase::probe, error);
+      if (!fail_over(i, Phase::upload, "is unreachable: " + error)) {
+        fail_remaining(i, location(i).is_builder ? Phase::upload : Phase::probe,
+                       location(i).is_builder ? "cannot reach build node " + location(i).name + ": " + error : error);
       }
-    } else if (!location(i).is_builder) {
-      for (const auto& target : location(i).targets) {
-        emit(target.node, Phase::probe, Status::ok, "reachable, host key verified");
+    } else {
+      run.reachable = true;
+      if (!location(i).is_builder) {
+        for (const auto& target : location(i).targets) {
+          emit(target.node, Phase::probe, Status::ok, "reachable, host key verified");
+        }
+      }
+      if (m_started_jobs) {
+        start_job(i);
       }
     }
-    if (m_pending_connects == 0) {
+    if (m_pending == 0 && !m_started_jobs) {
+      m_started_jobs = true;
       for (std::size_t j = 0; j < m_runs.size(); ++j) {
-        if (m_runs[j].failed.size() < location(j).targets.size()) {
+        if (m_runs[j]->reachable && !m_runs[j]->started) {
           start_job(j);
         }
       }
@@ -147,27 +228,45 @@ private:
 
   // Stage 2, on the pool: upload, then the build job, relaying each event as it arrives.
   void start_job(std::size_t i) {
-    ++m_pending_jobs;
-    for (const auto& target : location(i).targets) {
+    auto& run = *m_runs[i];
+    run.started = true;
+    std::vector<protocol::JobTarget> targets;
+    for (const auto& target : run.location.targets) {
+      if (open(run, target.node)) {
+        targets.push_back(target);
+      }
+    }
+    if (targets.empty()) {
+      return;
+    }
+    ++m_pending;
+    for (const auto& target : targets) {
       emit(target.node, Phase::upload, Status::start, "sending the source to " + location(i).name);
     }
-    asio::post(m_pool, [this, i] {
-      LocationLink& link = *m_runs[i].link;
+    auto job = std::make_shared<protocol::BuildJob>();
+    // A second job on the same host in this run needs its own work directory there.
+    job->run_id = i < m_inputs.locations.size() ? m_inputs.run_id : m_inputs.run_id + "-" + std::to_string(i);
+    job->source_hash = m_inputs.tarball->content_hash;
+    job->flake = m_inputs.flake;
+    job->nix_options = m_inputs.nix_options;
+    job->targets = std::move(targets);
+    job->eval_memory_mb = run.location.eval_memory_mb;
+    const std::string name = run.location.name;
+    LocationLink* link = run.link.get();
+    asio::post(m_pool, [this, i, link, job, name] {
       try {
-        TransferRecord transfer = link.upload(*m_inputs.tarball);
+        TransferRecord transfer = link->upload(*m_inputs.tarball);
         asio::post(m_io, [this, i, transfer] { uploaded(i, transfer); });
-        protocol::BuildJob job;
-        job.run_id = m_inputs.run_id;
-        job.source_hash = m_inputs.tarball->content_hash;
-        job.flake = m_inputs.flake;
-        job.nix_options = m_inputs.nix_options;
-        job.targets = location(i).targets;
-        auto status = link.run_job(
-            job, [this, i](std::string_view line) { asio::post(m_io, [this, i, l = std::string(line)] { on_line(i, l); }); },
+        auto status = link->run_job(
+            *job, [this, i](std::string_view line) { asio::post(m_io, [this, i, l = std::string(line)] { on_line(i, l); }); },
             [this, i](std::string_view line) { asio::post(m_io, [this, i, l = std::string(line)] { on_stderr(i, l); }); });
-        asio::post(m_io, [this, i, status] { job_done(i, "the agent on " + location(i).name + " ended with " + exit_description(status)); });
+        // Exit 0 and 1 are the agent's own verdicts; anything else means it did not finish its job.
+        bool died = !status.signal.empty() || (status.code != 0 && status.code != 1);
+        asio::post(m_io, [this, i, status, died, name] {
+          job_done(i, "the agent on " + name + " ended with " + exit_description(status), died);
+        });
       } catch (const std::exception& e) {
-        asio::post(m_io, [this, i, error = std::string(e.what())] { job_done(i, error); });
+        asio::post(m_io, [this, i, error = std::string(e.what())] { job_done(i, error, true); });
       }
     });
   }
@@ -177,11 +276,13 @@ private:
     std::string what = transfer.skipped ? location(i).name + " already holds this source"
                                         : std::to_string(transfer.bytes) + " bytes sent to " + location(i).name;
     for (const auto& target : location(i).targets) {
-      emit(target.node, Phase::upload, Status::ok, what);
+      if (open(*m_runs[i], target.node)) {
+        emit(target.node, Phase::upload, Status::ok, what);
+      }
     }
   }
 
-  // Agent output is hostile input: only well-formed events about this location's nodes count.
+  // Agent output is hostile input: only well-formed events about this location's open nodes count.
   void on_line(std::size_t i, const std::string& line) {
     Event event;
     try {
@@ -200,7 +301,12 @@ private:
       m_view.on_message("ignored an event from " + location(i).name + " about node '" + event.node + "', which it does not serve");
       return;
     }
-    auto& run = m_runs[i];
+    auto& run = *m_runs[i];
+    // Events after a failure still count (a rollback follows a failed check); events about a
+    // node that has moved to another builder do not.
+    if (run.moved.count(event.node)) {
+      return;
+    }
     deliver(event);
     auto id = event.extra.find("activation");
     if (!location(i).is_builder && id != event.extra.end() && id->is_string()) {
@@ -247,22 +353,24 @@ private:
   }
 
   void on_stderr(std::size_t i, const std::string& line) {
-    auto& tail = m_runs[i].stderr_tail;
+    auto& tail = m_runs[i]->stderr_tail;
     tail += line + "\n";
     if (tail.size() > k_stderr_tail_bytes) {
       tail.erase(0, tail.size() - k_stderr_tail_bytes);
     }
   }
 
-  void job_done(std::size_t i, const std::string& ending) {
-    --m_pending_jobs;
-    auto& run = m_runs[i];
+  void job_done(std::size_t i, const std::string& ending, bool died) {
+    --m_pending;
+    auto& run = *m_runs[i];
     // The new configuration may have taken the connection down while the target goes on by
     // itself (and may roll back): ask it again for the outcome instead of guessing.
+    bool reattaching = false;
     for (const auto& [node, track] : run.activations) {
-      if (!run.finished.count(node) && !run.failed.count(node) && !run.reattached.count(node)) {
+      if (open(run, node) && !run.reattached.count(node)) {
         run.reattached.insert(node);
         reattach(i, node, track);
+        reattaching = true;
       }
     }
     for (const auto& node : run.finished) {
@@ -270,15 +378,21 @@ private:
         m_recorder.mark_ok(node);
       }
     }
+    if (reattaching) {
+      maybe_finish();
+      return;  // each reattachment ends with job_done again
+    }
     std::string tail = run.stderr_tail.empty() ? "" : ":\n" + run.stderr_tail;
-    fail_remaining(i, Phase::build, ending + " before finishing this node" + tail);
+    if (!died || !fail_over(i, Phase::build, "died (" + ending + ")")) {
+      fail_remaining(i, Phase::build, ending + " before finishing this node" + tail);
+    }
     maybe_finish();
   }
 
   // Follows an activation again over a new session until its final event, retrying while the
   // target is unreachable, for as long as it may take to roll back.
   void reattach(std::size_t i, const std::string& node, const ActivationTrack& track) {
-    ++m_pending_jobs;
+    ++m_pending;
     emit(node, Phase::activate, Status::progress, "connection lost during activation; reattaching to " + track.id);
     asio::post(m_confirm_pool, [this, i, node, track] {
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{track.confirm_timeout} + k_reattach_grace;
@@ -300,12 +414,12 @@ private:
           std::this_thread::sleep_for(k_confirm_retry);
         }
       }
-      asio::post(m_io, [this, i, ending] { job_done(i, ending); });
+      asio::post(m_io, [this, i, ending] { job_done(i, ending, false); });
     });
   }
 
   void maybe_finish() {
-    if (m_pending_connects == 0 && m_pending_jobs == 0) {
+    if (m_pending == 0) {
       m_timer.cancel();
       m_guard.reset();
     }
@@ -329,9 +443,10 @@ private:
   asio::thread_pool m_confirm_pool{k_confirm_threads};
   asio::executor_work_guard<asio::io_context::executor_type> m_guard;
   asio::steady_timer m_timer;
-  std::vector<LocationRun> m_runs;
-  std::size_t m_pending_connects;
-  std::size_t m_pending_jobs = 0;
+  std::vector<std::unique_ptr<LocationRun>> m_runs;
+  std::map<std::string, std::string> m_unavailable;  // builder → why, for re-planning
+  std::size_t m_pending = 0;  // connects and jobs under way
+  bool m_started_jobs = false;
 };
 
 }  // namespace

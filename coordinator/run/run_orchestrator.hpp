@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "coordinator/config/fleet_config.hpp"
 #include "coordinator/report/run_recorder.hpp"
 #include "coordinator/run/build_location.hpp"
 #include "coordinator/view/progress_view.hpp"
@@ -22,12 +23,19 @@ struct RunInputs {
   std::map<std::string, std::string> nix_options;
   std::size_t jobs = 8;  // build locations worked on at once (each one SSH session)
   ssh::SshOptions ssh;
+  // When set, a builder that cannot be reached or dies has its unfinished nodes re-planned
+  // (plan_failover) within the run; `action_override` is --action, for those new jobs.
+  const FleetConfig* config = nullptr;
+  std::string action_override;
 };
 
 // Executes a plan: connects to every build location first (so an unreachable host is known
 // before any build starts), then uploads the source to each and runs its build job. One
 // io_context thread owns the recorder and the view; blocking SSH work runs on a pool of
-// `jobs` threads and posts its results back. A failed location fails only its own nodes.
+// `jobs` threads and posts its results back. A failed location fails only its own nodes, except
+// that a builder found unreachable, or whose agent dies (its connection drops, it is killed, it
+// exits other than 0 or 1), has its unfinished nodes moved to other builders (failover): nodes
+// already activated stay done, the others are rebuilt elsewhere, each move recorded with its reason.
 class RunOrchestrator {
 public:
   RunOrchestrator(RunInputs inputs, RunRecorder& recorder, ProgressView& view);

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Builder of a lab toplevel (run by /bin/sh -e); inputs come from the derivation's attributes.
 PATH=/usr/bin:/bin
+if [ -n "${slow:-}" ]; then sleep "$slow"; fi
 mkdir -p "$out/bin"
 ln -s "$base" "$out/base"
 printf '%s\n' "$message" >"$out/message"

@@ -15,14 +15,15 @@ let
 in
 {
   # name: the node name; message: a per-node string, so editing hosts/<name>.nix changes exactly
-  # that node's toplevel; failActivation: switch-to-configuration exits 1 without recording.
+  # that node's toplevel; failActivation: switch-to-configuration exits 1 without recording;
   # cutNetwork: activating it takes the host's network down, as a broken network configuration
-  # would; activating any other configuration brings it back up.
-  mkHost = { name, message, system ? "x86_64-linux", failActivation ? false, cutNetwork ? false }: {
+  # would, and activating any other configuration brings it back up; slowBuild: seconds the
+  # toplevel's build sleeps, so tests can act while a build runs.
+  mkHost = { name, message, system ? "x86_64-linux", failActivation ? false, cutNetwork ? false, slowBuild ? 0 }: {
     config = {
       networking.hostName = name;
       nixpkgs.system = system;
-      system.build.toplevel = derivation {
+      system.build.toplevel = derivation ({
         name = "nixos-system-${name}";
         inherit system message version;
         nodeName = name;
@@ -32,7 +33,7 @@ in
         cut = if cutNetwork then "1" else "";
         builder = "/bin/sh";
         args = [ "-e" ./build-toplevel.sh ];
-      };
+      } // (if slowBuild > 0 then { slow = toString slowBuild; } else { }));
     };
   };
 

@@ -50,6 +50,17 @@ TEST_CASE("build jobs round-trip and hostile jobs are refused") {
     json["flake"] = "../etc";
     CHECK_THROWS_AS(parse_build_job(json), ProtocolError);
   }
+  SECTION("evalMemoryMB is optional and bounded") {
+    job.eval_memory_mb = 3000;
+    CHECK(parse_build_job(to_json(job)).eval_memory_mb == 3000);
+    auto json = to_json(job);
+    json.erase("evalMemoryMB");
+    CHECK(parse_build_job(json).eval_memory_mb == 1024);
+    json["evalMemoryMB"] = 0;
+    CHECK_THROWS_WITH(parse_build_job(json), Catch::Contains("evalMemoryMB"));
+    json["evalMemoryMB"] = "big";
+    CHECK_THROWS_AS(parse_build_job(json), ProtocolError);
+  }
   SECTION("source must be a content hash") {
     auto json = to_json(job);
     json["source"] = "../../x";

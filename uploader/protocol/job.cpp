@@ -63,7 +63,8 @@ nlohmann::json to_json(const BuildJob& job) {
     targets.push_back(std::move(target));
   }
   return {{"version", job.version}, {"run", job.run_id},           {"source", job.source_hash},
-          {"flake", job.flake},     {"nixOptions", job.nix_options}, {"targets", targets}};
+          {"flake", job.flake},     {"nixOptions", job.nix_options}, {"targets", targets},
+          {"evalMemoryMB", job.eval_memory_mb}};
 }
 
 BuildJob parse_build_job(const nlohmann::json& json) {
@@ -92,6 +93,13 @@ BuildJob parse_build_job(const nlohmann::json& json) {
       throw ProtocolError("job field 'nixOptions." + key + "' must be a string option");
     }
     job.nix_options[key] = value.get<std::string>();
+  }
+  if (json.contains("evalMemoryMB")) {
+    auto mb = require(json, "", "evalMemoryMB", value_t::number_integer).get<long long>();
+    if (mb < 1 || mb > 16 * 1024 * 1024) {
+      throw ProtocolError("job field 'evalMemoryMB' must be between 1 and 16777216, got " + std::to_string(mb));
+    }
+    job.eval_memory_mb = static_cast<int>(mb);
   }
   for (const auto& t : require(json, "", "targets", value_t::array)) {
     if (!t.is_object()) {

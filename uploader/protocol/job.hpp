@@ -43,6 +43,9 @@ struct BuildJob {
   std::string flake = ".";  // flake directory, relative to the source root
   std::map<std::string, std::string> nix_options;
   std::vector<JobTarget> targets;
+  // Memory one target's evaluation is expected to take (fleet.json `evalMemoryMB`); the agent
+  // sizes its evaluation batches from it. Optional on the wire (older coordinators omit it).
+  int eval_memory_mb = 1024;
 
   bool operator==(const BuildJob&) const = default;
 };
