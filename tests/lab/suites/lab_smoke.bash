@@ -25,6 +25,8 @@ activation_count() {
 }
 
 setup() {
+  # Other suites leave closures behind; this one checks stores start out private and empty.
+  lab reset all >/dev/null
   SSHD_HOSTS=(b1 b2 t1 t2 t3 t4 t5)
   ALL_HOSTS=(laptop "${SSHD_HOSTS[@]}")
 }
