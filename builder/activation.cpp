@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "builder/activation.hpp"
 
+#include "builder/closure_diff.hpp"
 #include "uploader/base/process.hpp"
 
 #include <filesystem>
@@ -35,7 +36,9 @@ bool activate_here(const ActivationRequest& request, const NixCli& nix, EventWri
   }
   auto log = [&](std::string_view line) { events.emit(node, Phase::activate, Status::progress, line); };
 
+  std::string previous;  // the generation being replaced, for the report's closure difference
   if (request.action == "switch" || request.action == "boot") {
+    previous = profile_store_path(k_system_profile);
     auto argv = as_root(nix.legacy("nix-env", {"-p", k_system_profile, "--set", request.store_path}));
     auto result = run_process({argv, {}, "", std::chrono::seconds{300}}, log, log);
     if (!result.ok()) {
@@ -44,13 +47,18 @@ bool activate_here(const ActivationRequest& request, const NixCli& nix, EventWri
   }
   if (request.action != "build") {
     auto argv = as_root({switch_script.string(), request.action});
-    auto result = run_process({argv, {}, "", std::chrono::seconds{600}}, log, log);
+    auto result = run_process({argv, {}, "", std::chrono::seconds{request.timeout_seconds}}, log, log);
     if (!result.ok()) {
-      std::string how = result.timed_out ? "timed out" : "exited with " + std::to_string(result.exit_code);
+      std::string how = result.timed_out ? "timed out after " + std::to_string(request.timeout_seconds) + " s" : "exited with " + std::to_string(result.exit_code);
       return fail("switch-to-configuration " + request.action + " " + how + ": " + result.err_tail);
     }
   }
-  events.emit(node, Phase::activate, Status::ok, request.action + " done", {{"storePath", request.store_path}});
+  nlohmann::json extra = {{"storePath", request.store_path}};
+  if (!previous.empty()) {
+    extra["previousPath"] = previous;
+    extra["closureDiff"] = diff_closures(nix, previous, request.store_path);
+  }
+  events.emit(node, Phase::activate, Status::ok, request.action + " done", extra);
   return true;
 }
 

@@ -65,7 +65,9 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   NixCli nix(job.nix_options);
   std::string flake_ref = "path:" + (source / job.flake).lexically_normal().string();
 
-  probe_targets(targets, work_dir, events);
+  DeliveryLimits limits{job.timeouts, job.retries};
+  std::chrono::seconds build_timeout{job.timeouts.build};
+  probe_targets(targets, work_dir, events, limits);
   // On a NixOS host a self-building target goes through nixos-rebuild; everything else (and
   // every host without it, such as the lab's) gets nixos-rebuild's steps from the agent.
   std::vector<TargetState*> rebuilt;
@@ -78,9 +80,9 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
       own_steps.push_back(t);
     }
   }
-  evaluate_targets(own_steps, flake_ref, nix, events);
-  build_targets(own_steps, nix, paths.roots(), events);
-  deliver_targets(own_steps, nix, work_dir, k_deliver_parallel, events);
+  evaluate_targets(own_steps, flake_ref, nix, events, build_timeout);
+  build_targets(own_steps, nix, paths.roots(), events, build_timeout);
+  deliver_targets(own_steps, nix, work_dir, k_deliver_parallel, events, limits);
 
   std::error_code ignored;
   std::filesystem::remove_all(work_dir, ignored);

@@ -231,7 +231,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   check_version(name, root);
   ObjectReader reader(name, root, "",
                       {"version", "source", "exclude", "flake", "nixOptions", "admins", "secretsDir", "builders",
-                       "defaults", "nodes"});
+                       "defaults", "nodes", "timeouts", "retries", "history"});
   FleetConfig config;
   config.file = fs::absolute(file).lexically_normal();
   const fs::path dir = config.file.parent_path();
@@ -278,6 +278,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
     }
   }
   config.secrets_dir = (dir / reader.string("secretsDir").value_or("secrets")).lexically_normal();
+  config.run = parse_run_settings(name, root);
 
   NodeDefaults defaults = parse_defaults(name, reader.object("defaults"));
   if (const json* builders = reader.object("builders")) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "coordinator/config/run_settings.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -68,6 +70,7 @@ struct FleetConfig {
   std::filesystem::path secrets_dir;   // default <dir of fleet.json>/secrets
   std::map<std::string, BuilderSpec> builders;
   std::map<std::string, NodeSpec> nodes;
+  RunSettings run;                     // "timeouts", "retries", "history"
 };
 
 // "self", "delegate", "auto" or the pinned builder's name, as written in fleet.json.

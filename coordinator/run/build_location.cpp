@@ -21,7 +21,7 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
 
     if (assignment.location == Location::self) {
       target.mode = protocol::TargetMode::self;
-      BuildLocation location{node.name, false, {node.host, node.user, node.port, node.host_key}, {target}};
+      BuildLocation location{node.name, false, {node.host, node.user, node.port, node.host_key}, {target}, config.run};
       selves.push_back(std::move(location));
       continue;
     }
@@ -31,6 +31,7 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
       const BuilderSpec& builder = config.builders.at(assignment.builder);
       it->second.name = builder.name;
       it->second.is_builder = true;
+      it->second.run = config.run;
       it->second.ssh = {builder.host, builder.user, builder.port, ""};
     }
     it->second.targets.push_back(std::move(target));

@@ -18,10 +18,12 @@ struct BuildLocation {
   bool is_builder = false;
   ssh::SshTarget ssh;
   std::vector<protocol::JobTarget> targets;
+  RunSettings run;  // time limits and retries that apply to this location's work
 };
 
 // Groups the plan's assignments by where they build, in a stable order (builders by name,
 // then self-building nodes). `action_override` (from --action) replaces each node's action.
+// Every location carries the config's run settings (timeouts, retries).
 std::vector<BuildLocation> build_locations(const FleetConfig& config, const DeployPlan& plan,
                                            const std::string& action_override);
 
