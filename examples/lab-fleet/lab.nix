@@ -15,8 +15,9 @@ let
 in
 {
   # name: the node name; message: a per-node string, so editing hosts/<name>.nix changes exactly
-  # that node's toplevel; failActivation: switch-to-configuration exits 1 without recording.
-  mkHost = { name, message, system ? "x86_64-linux", failActivation ? false }: {
+  # that node's toplevel; failActivation: switch-to-configuration exits 1 without recording;
+  # slowActivation: it sleeps that many seconds first; hangActivation: it never finishes.
+  mkHost = { name, message, system ? "x86_64-linux", failActivation ? false, slowActivation ? 0, hangActivation ? false }: {
     config = {
       networking.hostName = name;
       nixpkgs.system = system;
@@ -27,6 +28,7 @@ in
         base = mkBase system;
         switch = ./switch-to-configuration.sh;
         fail = if failActivation then "1" else "";
+        delay = if hangActivation then "1000000" else toString slowActivation;
         builder = "/bin/sh";
         args = [ "-e" ./build-toplevel.sh ];
       };
