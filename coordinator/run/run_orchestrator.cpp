@@ -97,7 +97,9 @@ private:
     asio::post(m_pool, [this, i] {
       std::string error;
       try {
-        m_runs[i].link->connect();
+        m_runs[i].link->connect([this, i](const std::string& note) {
+          asio::post(m_io, [this, i, note] { for (const auto& t : location(i).targets) { emit(t.node, Phase::probe, Status::progress, note); } });
+        });
       } catch (const std::exception& e) {
         error = e.what();
       }
