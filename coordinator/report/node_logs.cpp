@@ -67,11 +67,16 @@ std::FILE* NodeLogs::file_for(const std::string& node) {
   if (it != m_files.end()) {
     return it->second.get();
   }
-  if (::mkdir(m_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    if (m_problem.empty()) {
-      m_problem = "cannot create " + m_dir.string() + ": " + std::strerror(errno);
+  // The runs directory itself may not exist yet on a first run; every level is private.
+  std::filesystem::path partial;
+  for (const auto& part : m_dir) {
+    partial /= part;
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      if (m_problem.empty()) {
+        m_problem = "cannot create " + partial.string() + ": " + std::strerror(errno);
+      }
+      return nullptr;
     }
-    return nullptr;
   }
   auto path = m_dir / (name + ".log");
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -136,17 +136,17 @@ TEST_CASE("a run's details show phases, changes, and for failures the error and 
 
 TEST_CASE("node logs keep every event line with its time") {
   test::TempDir dir;
-  NodeLogs logs(dir / "run");
+  NodeLogs logs(dir / "state/runs/run");
   logs.on_event({1700000000.25, "t1", protocol::Phase::build, protocol::Status::progress, "line one\nline \x1b[31mtwo", {}});
   logs.on_event({1700000001.5, "t1", protocol::Phase::activate, protocol::Status::ok, "switch done",
                  {{"closureDiff", "openssl: 3.0.1 → 3.0.2\n"}}});
   logs.on_event({1700000002, "../evil", protocol::Phase::build, protocol::Status::fail, "x", {}});
   CHECK(logs.problem().empty());
-  auto text = read_text(dir / "run/t1.log");
+  auto text = read_text(dir / "state/runs/run/t1.log");
   CHECK(text.find("2023-11-14T22:13:20.250Z build progress line one\n") != std::string::npos);
   CHECK(text.find("build progress line ?[31mtwo\n") != std::string::npos);
   CHECK(text.find("activate ok closure: openssl: 3.0.1 → 3.0.2\n") != std::string::npos);
-  CHECK(std::filesystem::exists(dir / "run/_other.log"));
+  CHECK(std::filesystem::exists(dir / "state/runs/run/_other.log"));
   CHECK_FALSE(std::filesystem::exists(dir / "evil.log"));
 }
 
