@@ -227,7 +227,7 @@ std::string format_run_details(const RunReport& report, const fs::path& logs_dir
     if (!outcome.store_path.empty()) {
       text += "  system   " + printable(outcome.store_path) + "\n";
     }
-    if (!outcome.previous_path.empty()) {
+    if (!outcome.previous_path.empty() && outcome.previous_path != outcome.store_path) {
       text += "  replaced " + printable(outcome.previous_path) + "\n";
     }
     for (const auto& phase : outcome.phases) {
