@@ -8,6 +8,12 @@
     let
       systems = [ "x86_64-linux" "aarch64-linux" ];
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+      # The modules default to this flake's package for the host's platform.
+      withPackage = module: option: { lib, pkgs, ... }: {
+        imports = [ module ];
+        config.services.${option}.package =
+          lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.fleet;
+      };
     in
     {
       packages = forAllSystems (pkgs: rec {
@@ -15,10 +21,16 @@
         default = fleet;
       });
 
-      checks = forAllSystems (pkgs: { fleet = self.packages.${pkgs.system}.fleet; });
+      nixosModules = {
+        builder = withPackage ./nix/builder-module.nix "fleet-builder";
+        coordinator = withPackage ./nix/coordinator-module.nix "fleet-nightly";
+      };
+
+      # Building the package runs the unit tests (doCheck).
+      checks = forAllSystems (pkgs: { fleet = self.packages.${pkgs.stdenv.hostPlatform.system}.fleet; });
 
       devShells = forAllSystems (pkgs: {
-        default = pkgs.mkShell { inputsFrom = [ self.packages.${pkgs.system}.fleet ]; };
+        default = pkgs.mkShell { inputsFrom = [ self.packages.${pkgs.stdenv.hostPlatform.system}.fleet ]; };
       });
     };
 }

@@ -4,6 +4,7 @@
 #include "builder/activation/activation_store.hpp"
 #include "builder/activation/follow.hpp"
 #include "builder/activation/supervisor.hpp"
+#include "builder/closure_diff.hpp"
 
 namespace fleet::builder {
 
@@ -47,7 +48,9 @@ std::string activate_here(const ActivationRequest& request, const NixCli& nix, c
   record.action = request.action;
   record.spec = request.spec;
   record.nix_options = nix.options();
+  record.timeout_seconds = request.timeout_seconds;
   record.previous_generation = current_generation(k_system_profile);
+  record.previous_path = profile_store_path(k_system_profile);
   std::error_code ec;
   auto running = std::filesystem::read_symlink(k_current_system, ec);
   if (!ec) {

@@ -16,6 +16,7 @@ struct ActivationRequest {
   std::string store_path;  // /nix/store/…-nixos-system-…
   std::string action;      // switch | boot | test | dry-activate | build
   protocol::ActivationSpec spec;
+  int timeout_seconds = 1800;  // switch-to-configuration is killed after this long
 };
 
 inline constexpr const char* k_system_profile = "/nix/var/nix/profiles/system";

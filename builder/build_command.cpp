@@ -103,7 +103,9 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   std::string flake_ref = "path:" + (source / job.flake).lexically_normal().string();
 
   secrets::attach_bundles(targets, source, paths.state_dir, events);
-  probe_targets(targets, work_dir, events);
+  DeliveryLimits limits{job.timeouts, job.retries};
+  std::chrono::seconds build_timeout{job.timeouts.build};
+  probe_targets(targets, work_dir, events, limits);
   // On a NixOS host a self-building target goes through nixos-rebuild; everything else (and
   // every host without it, such as the lab's) gets nixos-rebuild's steps from the agent.
   std::vector<TargetState*> rebuilt;
@@ -117,9 +119,9 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
     }
   }
   build_in_batches(own_steps, job.eval_memory_mb, [&](std::vector<TargetState>& batch) {
-    evaluate_targets(batch, flake_ref, nix, events);
-    build_targets(batch, nix, paths.roots(), events);
-    deliver_targets(batch, nix, paths.state_dir, work_dir, k_deliver_parallel, events);
+    evaluate_targets(batch, flake_ref, nix, events, build_timeout);
+    build_targets(batch, nix, paths.roots(), events, build_timeout);
+    deliver_targets(batch, nix, paths.state_dir, work_dir, k_deliver_parallel, events, limits);
   }, events);
 
   std::error_code ignored;

@@ -6,6 +6,7 @@
 #include "builder/activation/follow.hpp"
 #include "builder/activation/supervisor.hpp"
 #include "builder/build_command.hpp"
+#include "builder/input_update.hpp"
 #include "builder/receive.hpp"
 #include "builder/secrets/target_secrets.hpp"
 #include "uploader/base/error.hpp"
@@ -59,6 +60,16 @@ int main(int argc, char** argv) {
   auto* attach = app.add_subcommand("attach", "Follow an activation's events again until its result");
   attach->add_option("--id", activation_id, "Activation id")->required();
   attach->add_option("--from", from_line, "Skip this many events already seen");
+  activate->add_option("--timeout", request.timeout_seconds, "Seconds switch-to-configuration may take")
+      ->check(CLI::Range(1, 7 * 24 * 3600));
+
+  auto* update = app.add_subcommand("update-inputs", "Print the flake.lock `nix flake update` makes for a received source");
+  std::string update_flake = ".";
+  int update_timeout = 1800;
+  update->add_option("--hash", hash, "Content hash of the received source")->required();
+  update->add_option("--flake", update_flake, "Flake directory inside the source");
+  update->add_option("--nix-option", nix_options, "K=V passed to nix as --option K V");
+  update->add_option("--timeout", update_timeout, "Seconds nix flake update may take")->check(CLI::Range(1, 7 * 24 * 3600));
 
   app.add_subcommand("version", "Print the agent and protocol versions as JSON");
 
@@ -81,15 +92,19 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("build")) {
       return builder::run_build(std::cin, paths, events);
     }
-    if (app.got_subcommand("activate")) {
-      std::map<std::string, std::string> options;
-      for (const auto& kv : nix_options) {
-        auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0) {
-          throw ConfigError("--nix-option expects K=V, got '" + kv + "'");
-        }
-        options[kv.substr(0, eq)] = kv.substr(eq + 1);
+    std::map<std::string, std::string> options;
+    for (const auto& kv : nix_options) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw ConfigError("--nix-option expects K=V, got '" + kv + "'");
       }
+      options[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    if (app.got_subcommand("update-inputs")) {
+      builder::run_update_inputs(hash, update_flake, builder::NixCli(options), update_timeout, paths, std::cout);
+      return 0;
+    }
+    if (app.got_subcommand("activate")) {
       builder::secrets::TargetSecrets secrets{{request.node, {}}, secret_options};
       if (from_stdin) {
         auto document = builder::secrets::read_activation_stdin(std::cin, request.node);

@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
   sync_command->add_option("--jobs", sync.jobs, "Build locations worked on at once")->check(CLI::Range(1, 256));
   sync_command->add_flag("--unattended", sync.unattended, "Never prompt (for cron and timers)");
   sync_command->add_option("--report", sync.report_file, "Also write the run report to this file");
+  sync_command->add_flag("--update-inputs", sync.update_inputs, "Run `nix flake update` on the first build node first");
+  sync_command->add_flag("--skip-unchanged", sync.skip_unchanged,
+                         "Do nothing when source and inputs equal the last successful run's");
+  sync_command->add_option("--notify", sync.notify, "After the run, pipe the summary to this /bin/sh command");
 
   coordinator::SelectionOptions plan;
   auto* plan_command = app.add_subcommand("plan", "Print who builds what, and why; touches nothing");
@@ -55,6 +59,12 @@ int main(int argc, char** argv) {
   rekey->add_flag("--force", secrets.force, "Also re-encrypt files whose X25519 stanzas cannot be checked");
   auto* list = secrets_command->add_subcommand("list", "Which secret goes to which nodes, and whether it is up to date");
   list->add_flag("--json", secrets.json, "Machine-readable output");
+  coordinator::HistoryOptions history;
+  auto* runs_command = app.add_subcommand("runs", "List past runs");
+  runs_command->add_flag("--json", history.json, "Machine-readable output");
+  auto* report_command = app.add_subcommand("report", "Show one past run per node (default: the newest)");
+  report_command->add_option("run", history.run, "Run id or a unique prefix of one");
+  report_command->add_flag("--json", history.json, "The report itself, as JSON");
 
   // A peer that closes its end must surface as an error on that connection, not kill the run.
   std::signal(SIGPIPE, SIG_IGN);
@@ -65,6 +75,9 @@ int main(int argc, char** argv) {
   }
   try {
     if (*sync_command) {
+      for (int i = 0; i < argc; ++i) {
+        sync.command_line += (i == 0 ? "" : " ") + std::string(i == 0 ? "fleet" : argv[i]);
+      }
       return coordinator::run_sync_and_build(sync);
     }
     if (*secrets_command) {
@@ -72,6 +85,12 @@ int main(int argc, char** argv) {
         secrets.action = sub->get_name();
       }
       return coordinator::run_secrets_command(secrets);
+    }
+    if (*runs_command) {
+      return coordinator::run_runs_command(history);
+    }
+    if (*report_command) {
+      return coordinator::run_report_command(history);
     }
     return coordinator::run_plan_command(plan);
   } catch (const ConfigError& e) {

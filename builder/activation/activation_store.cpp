@@ -56,7 +56,9 @@ void ActivationStore::create(const ActivationRecord& record) const {
                          {"action", record.action},
                          {"spec", protocol::to_json(record.spec)},
                          {"nixOptions", record.nix_options},
+                         {"timeoutSeconds", record.timeout_seconds},
                          {"previousGeneration", record.previous_generation},
+                         {"previousPath", record.previous_path},
                          {"previousSystem", record.previous_system}};
   std::ofstream out(path / "record.json");
   out << json.dump() << '\n';
@@ -81,7 +83,9 @@ ActivationRecord ActivationStore::load(const std::string& id) const {
     record.action = json.at("action").get<std::string>();
     record.spec = protocol::parse_activation_spec(json.at("spec"), "spec.");
     record.nix_options = json.at("nixOptions").get<std::map<std::string, std::string>>();
+    record.timeout_seconds = json.at("timeoutSeconds").get<int>();
     record.previous_generation = json.at("previousGeneration").get<int>();
+    record.previous_path = json.at("previousPath").get<std::string>();
     record.previous_system = json.at("previousSystem").get<std::string>();
     return record;
   } catch (const nlohmann::json::exception& e) {

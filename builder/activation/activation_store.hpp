@@ -19,7 +19,9 @@ struct ActivationRecord {
   std::string action;
   protocol::ActivationSpec spec;
   std::map<std::string, std::string> nix_options;
+  int timeout_seconds = 1800;          // switch-to-configuration is killed after this long
   int previous_generation = 0;         // system profile generation before; 0: none (first deployment)
+  std::string previous_path;           // the store path of that generation, for the closure difference
   std::string previous_system;         // what ran before (/run/current-system), or empty
 };
 

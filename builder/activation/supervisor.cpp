@@ -3,6 +3,7 @@
 
 #include "builder/activation.hpp"
 #include "builder/activation/health_checks.hpp"
+#include "builder/closure_diff.hpp"
 #include "builder/event_writer.hpp"
 #include "builder/nix_cli.hpp"
 #include "uploader/base/error.hpp"
@@ -46,7 +47,7 @@ public:
       }
     }
     auto script = m_record.store_path + "/bin/switch-to-configuration";
-    if (!step(as_root({script, m_record.action}), std::chrono::seconds{1800})) {
+    if (!step(as_root({script, m_record.action}), std::chrono::seconds{m_record.timeout_seconds})) {
       if (m_record.action == "dry-activate") {
         return finish(Phase::activate, Status::fail, "switch-to-configuration dry-activate failed", "failed");
       }
@@ -97,7 +98,13 @@ private:
   }
 
   int succeed() {
-    return finish(Phase::activate, Status::ok, m_record.action + " done", "ok", {{"storePath", m_record.store_path}});
+    nlohmann::json extra = {{"storePath", m_record.store_path}};
+    bool profile_changed = m_record.action == "switch" || m_record.action == "boot";
+    if (profile_changed && !m_record.previous_path.empty()) {
+      extra["previousPath"] = m_record.previous_path;
+      extra["closureDiff"] = diff_closures(m_nix, m_record.previous_path, m_record.store_path);
+    }
+    return finish(Phase::activate, Status::ok, m_record.action + " done", "ok", extra);
   }
 
   // Puts back what ran before: the profile generation (switch, boot) and the previous system
@@ -122,7 +129,7 @@ private:
     }
     if (activates_now(m_record.action)) {
       auto script = m_record.previous_system + "/bin/switch-to-configuration";
-      if (!step(as_root({script, m_record.action}), std::chrono::seconds{1800}, Phase::rollback)) {
+      if (!step(as_root({script, m_record.action}), std::chrono::seconds{m_record.timeout_seconds}, Phase::rollback)) {
         return finish(Phase::rollback, Status::fail, reason + "; re-activating " + m_record.previous_system + " failed",
                       "failed");
       }

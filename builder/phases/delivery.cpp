@@ -2,6 +2,7 @@
 #include "builder/phases/delivery.hpp"
 
 #include "builder/activation.hpp"
+#include "builder/ssh_retry.hpp"
 #include "builder/target_ssh.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
@@ -16,11 +17,12 @@ using protocol::Status;
 
 constexpr std::size_t k_probe_parallel = 16;
 constexpr std::chrono::seconds k_probe_timeout{30};
-constexpr std::chrono::seconds k_copy_timeout{3 * 3600};
-constexpr std::chrono::seconds k_activate_timeout{1800};
 constexpr std::chrono::seconds k_confirm_timeout{20};
 constexpr std::chrono::seconds k_confirm_retry{2};
 constexpr std::chrono::seconds k_reattach_grace{300};
+// The target's agent enforces the activation timeout itself and reports it; the ssh around it
+// gets this much longer, so only a target that stops answering is cut off from here.
+constexpr int k_remote_grace_seconds = 60;
 constexpr int k_command_not_found = 127;
 
 // Explains an OpenSSH failure in the user's terms; ssh's own last lines follow.
@@ -45,12 +47,17 @@ std::string explain_ssh_failure(const ProcessResult& result, const TargetSsh& ss
   return "cannot reach " + ssh.destination + " from this build node: " + why + "\n" + err;
 }
 
-void copy_closure(TargetState& state, const TargetSsh& ssh, const NixCli& nix, EventWriter& events) {
+void copy_closure(TargetState& state, const TargetSsh& ssh, const NixCli& nix, const DeliveryLimits& limits,
+                  EventWriter& events) {
   const auto& node = state.target.node;
   events.emit(node, Phase::copy, Status::start, state.out_path + " → " + ssh.store_url());
   auto log = [&](std::string_view line) { events.emit(node, Phase::copy, Status::progress, line); };
   auto argv = nix.nix({"copy", "--to", ssh.store_url(), state.out_path});
-  auto result = run_process({argv, {{"NIX_SSHOPTS", ssh.nix_sshopts()}}, "", k_copy_timeout}, log, log);
+  auto retry = [&](const std::string& why) { events.emit(node, Phase::copy, Status::progress, why); };
+  // `nix copy` only adds valid paths, so running it again after a dropped connection is safe; a
+  // copy that ran out of time is not tried again.
+  auto result = run_with_retries({argv, {{"NIX_SSHOPTS", ssh.nix_sshopts()}}, "", std::chrono::seconds{limits.timeouts.copy}},
+                                 limits.retries, retry, log, log, [](const ProcessResult& r) { return !r.timed_out; });
   if (!result.ok()) {
     state.failed = true;
     events.emit(node, Phase::copy, Status::fail, "nix copy to " + ssh.store_url() + " failed:\n" + result.err_tail);
@@ -85,18 +92,22 @@ void confirm_remote(const TargetSsh& ssh, const std::string& id, int confirm_tim
 // well-formed events about this node. The target's supervisor goes on if this connection
 // drops (the new configuration may restart the network); then the outcome is fetched again
 // with `fleet-builder attach` once the target answers.
-void activate_remote(TargetSsh ssh, TargetState& state, const NixCli& nix, EventWriter& events) {
+void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix, const DeliveryLimits& limits,
+                     EventWriter& events) {
   const auto& node = state.target.node;
   std::string remote = "fleet-builder activate --stdin --node " + shell_quote(node) + " --path " +
-                       shell_quote(state.out_path) + " --action " + shell_quote(state.target.action);
+                       shell_quote(state.out_path) + " --action " + shell_quote(state.target.action) +
+                       " --timeout " + std::to_string(limits.timeouts.activate);
   for (const auto& [key, value] : nix.options()) {
     remote += " --nix-option " + shell_quote(key + "=" + value);
   }
   std::string activation_id;
   std::string final_result;
   std::size_t lines = 0;
+  bool heard = false;
   std::thread confirmer;
   auto on_line = [&](std::string_view line) {
+    heard = true;
     try {
       auto event = protocol::parse_event_line(line);
       if (event.node != node) {
@@ -118,15 +129,21 @@ void activate_remote(TargetSsh ssh, TargetState& state, const NixCli& nix, Event
       events.emit(node, Phase::activate, Status::progress, std::string("unexpected output from the target's agent: ") + e.what());
     }
   };
+  auto retry = [&](const std::string& why) { events.emit(node, Phase::activate, Status::progress, why); };
+  std::chrono::seconds ssh_timeout{limits.timeouts.activate + limits.timeouts.connect + k_remote_grace_seconds +
+                                   state.target.activation.confirm_timeout};
+  // Only a connection that never reached the target's agent is tried again: activating twice
+  // is not what anyone asked for.
   auto document = secrets::activation_stdin(state.target.activation, state.secrets.bundle);
-  auto result = run_process({ssh.command(remote), {}, document, k_activate_timeout}, on_line);
+  auto result = run_with_retries({ssh.command(remote), {}, document, ssh_timeout}, limits.retries, retry, on_line, {},
+                                 [&](const ProcessResult& r) { return !heard && !r.timed_out && r.exit_code == 255; });
   auto reattach_deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds{state.target.activation.confirm_timeout} + k_reattach_grace;
   while (final_result.empty() && !activation_id.empty() && result.exit_code == 255 &&
          std::chrono::steady_clock::now() < reattach_deadline) {
     std::this_thread::sleep_for(k_confirm_retry);
     std::string attach = "fleet-builder attach --id " + shell_quote(activation_id) + " --from " + std::to_string(lines);
-    result = run_process({ssh.command(attach), {}, "", k_activate_timeout}, on_line);
+    result = run_process({ssh.command(attach), {}, "", ssh_timeout}, on_line);
   }
   if (confirmer.joinable()) {
     confirmer.join();
@@ -151,7 +168,8 @@ void activate_remote(TargetSsh ssh, TargetState& state, const NixCli& nix, Event
 
 }  // namespace
 
-void probe_targets(std::vector<TargetState>& targets, const std::filesystem::path& work_dir, EventWriter& events) {
+void probe_targets(std::vector<TargetState>& targets, const std::filesystem::path& work_dir, EventWriter& events,
+                   const DeliveryLimits& limits) {
   for_each_live_target(targets, k_probe_parallel, [&](TargetState& state) {
     if (state.target.mode != protocol::TargetMode::delegate) {
       return;
@@ -160,7 +178,9 @@ void probe_targets(std::vector<TargetState>& targets, const std::filesystem::pat
     events.emit(node, Phase::probe, Status::start, "ssh " + state.target.host);
     try {
       auto ssh = make_target_ssh(state.target, work_dir);
-      auto result = run_process({ssh.command("true"), {}, "", k_probe_timeout});
+      auto retry = [&](const std::string& why) { events.emit(node, Phase::probe, Status::progress, why); };
+      auto result = run_with_retries({ssh.command("true"), {}, "", std::chrono::seconds{limits.timeouts.connect}},
+                                     limits.retries, retry);
       if (!result.ok()) {
         state.failed = true;
         events.emit(node, Phase::probe, Status::fail, explain_ssh_failure(result, ssh));
@@ -175,18 +195,20 @@ void probe_targets(std::vector<TargetState>& targets, const std::filesystem::pat
 }
 
 void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& state_dir,
-                     const std::filesystem::path& work_dir, std::size_t parallel, EventWriter& events) {
+                     const std::filesystem::path& work_dir, std::size_t parallel, EventWriter& events,
+                     const DeliveryLimits& limits) {
   for_each_live_target(targets, parallel, [&](TargetState& state) {
     try {
       if (state.target.mode == protocol::TargetMode::self) {
         ActivationRequest request{state.target.node, state.out_path, state.target.action, state.target.activation};
+        request.timeout_seconds = limits.timeouts.activate;
         state.failed = secrets::activate_with_secrets(request, nix, state_dir, state.secrets, events) != "ok";
         return;
       }
       auto ssh = make_target_ssh(state.target, work_dir);
-      copy_closure(state, ssh, nix, events);
+      copy_closure(state, ssh, nix, limits, events);
       if (!state.failed && state.target.action != "build") {
-        activate_remote(ssh, state, nix, events);
+        activate_remote(ssh, state, nix, limits, events);
       }
     } catch (const std::exception& e) {
       state.failed = true;

@@ -10,14 +10,25 @@
 
 namespace fleet::builder {
 
+// The job's time limits and SSH retry policy, as they apply to reaching and delivering targets.
+struct DeliveryLimits {
+  protocol::JobTimeouts timeouts;
+  protocol::JobRetries retries;
+};
+
 // Checks, before anything is built, that every delegated target answers over SSH with the
 // expected host key, so an unreachable target is reported at once rather than after its build.
-void probe_targets(std::vector<TargetState>& targets, const std::filesystem::path& work_dir, EventWriter& events);
+// Transient SSH failures are retried as `limits.retries` says; each try gets timeouts.connect.
+void probe_targets(std::vector<TargetState>& targets, const std::filesystem::path& work_dir, EventWriter& events,
+                   const DeliveryLimits& limits = {});
 
 // Delivers each built target: a delegated one gets its closure copied (`nix copy`) and is then
 // activated by the agent on the target, whose events are relayed; a self-building one (this
-// host) is activated here. Targets run in parallel, at most `parallel` at a time.
+// host) is activated here. Targets run in parallel, at most `parallel` at a time. Copies and
+// activations are bounded by `limits.timeouts`; a copy, or an activation whose connection never
+// reached the target, is retried after a transient SSH failure.
 void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& state_dir,
-                     const std::filesystem::path& work_dir, std::size_t parallel, EventWriter& events);
+                     const std::filesystem::path& work_dir, std::size_t parallel, EventWriter& events,
+                     const DeliveryLimits& limits = {});
 
 }  // namespace fleet::builder

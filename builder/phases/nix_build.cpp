@@ -12,9 +12,6 @@ namespace {
 using protocol::Phase;
 using protocol::Status;
 
-constexpr std::chrono::seconds k_eval_timeout{3600};
-constexpr std::chrono::seconds k_build_timeout{6 * 3600};
-
 std::string nix_string(const std::string& text) {
   std::string quoted = "\"";
   for (char c : text) {
@@ -39,11 +36,12 @@ bool read_paths(const nlohmann::json& value, TargetState& state) {
   return true;
 }
 
-void evaluate_one(TargetState& state, const std::string& flake_ref, const NixCli& nix, EventWriter& events) {
+void evaluate_one(TargetState& state, const std::string& flake_ref, const NixCli& nix, EventWriter& events,
+                  std::chrono::seconds timeout) {
   const auto& node = state.target.node;
   auto attr = flake_ref + "#nixosConfigurations." + nix_string(node) + ".config.system.build.toplevel";
   auto argv = nix.nix({"eval", "--json", "--no-write-lock-file", attr, "--apply", k_toplevel_fields});
-  auto result = run_process({argv, {}, "", k_eval_timeout});
+  auto result = run_process({argv, {}, "", timeout});
   nlohmann::json parsed = nlohmann::json::parse(result.out, nullptr, false);
   if (!result.ok() || !read_paths(parsed, state)) {
     state.failed = true;
@@ -67,7 +65,7 @@ void remove_build_roots(const std::filesystem::path& build_root) {
 }  // namespace
 
 void evaluate_targets(std::vector<TargetState>& targets, const std::string& flake_ref, const NixCli& nix,
-                      EventWriter& events) {
+                      EventWriter& events, std::chrono::seconds timeout) {
   std::string names;
   std::size_t live = 0;
   for (auto& t : targets) {
@@ -83,13 +81,13 @@ void evaluate_targets(std::vector<TargetState>& targets, const std::string& flak
   std::string apply = "cs: builtins.mapAttrs (n: c: (" + std::string(k_toplevel_fields) +
                       ") c.config.system.build.toplevel) (builtins.intersectAttrs { " + names + "} cs)";
   auto argv = nix.nix({"eval", "--json", "--no-write-lock-file", flake_ref + "#nixosConfigurations", "--apply", apply});
-  auto result = run_process({argv, {}, "", k_eval_timeout});
+  auto result = run_process({argv, {}, "", timeout});
   nlohmann::json all = nlohmann::json::parse(result.out, nullptr, false);
   if (!result.ok() || !all.is_object()) {
     // One broken configuration fails the shared evaluation: find out which, one by one.
     for (auto& t : targets) {
       if (!t.failed) {
-        evaluate_one(t, flake_ref, nix, events);
+        evaluate_one(t, flake_ref, nix, events, timeout);
       }
     }
     return;
@@ -114,7 +112,7 @@ void evaluate_targets(std::vector<TargetState>& targets, const std::string& flak
 }
 
 void build_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& roots_dir,
-                   EventWriter& events) {
+                   EventWriter& events, std::chrono::seconds timeout) {
   std::vector<std::string> args{"--realise", "--keep-going"};
   std::map<std::string, TargetState*> by_drv_name;  // "…-nixos-system-t1.drv" → its target
   for (auto& t : targets) {
@@ -153,7 +151,7 @@ void build_targets(std::vector<TargetState>& targets, const NixCli& nix, const s
   auto build_root = roots_dir / (".build-" + std::to_string(getpid()));
   args.insert(args.end(), {"--add-root", build_root.string(), "--indirect"});
   auto argv = nix.legacy("nix-store", args);
-  auto result = run_process({argv, {}, "", k_build_timeout}, {}, on_line);
+  auto result = run_process({argv, {}, "", timeout}, {}, on_line);
 
   for (auto& [drv_name, state] : by_drv_name) {
     const auto& node = state->target.node;

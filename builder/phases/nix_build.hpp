@@ -5,6 +5,7 @@
 #include "builder/nix_cli.hpp"
 #include "builder/phases/target_state.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -13,14 +14,16 @@ namespace fleet::builder {
 
 // Evaluates every live target's toplevel in one nix process (sharing the evaluation of their
 // common inputs) and fills drv_path/out_path. When that shared evaluation fails, each target is
-// evaluated alone so that only the broken ones fail, each with nix's own error.
+// evaluated alone so that only the broken ones fail, each with nix's own error. Each nix
+// evaluation is killed after `timeout`.
 void evaluate_targets(std::vector<TargetState>& targets, const std::string& flake_ref, const NixCli& nix,
-                      EventWriter& events);
+                      EventWriter& events, std::chrono::seconds timeout = std::chrono::seconds{6 * 3600});
 
 // Builds every live target's derivation in one `nix-store --realise --keep-going`, then checks
 // each output on its own: a multi-target build reports nothing useful when one of them fails.
-// Each built output is registered as a GC root under `roots_dir`.
+// Each built output is registered as a GC root under `roots_dir`. The build is killed after
+// `timeout`, failing the targets not built by then.
 void build_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& roots_dir,
-                   EventWriter& events);
+                   EventWriter& events, std::chrono::seconds timeout = std::chrono::seconds{6 * 3600});
 
 }  // namespace fleet::builder

@@ -18,6 +18,16 @@ struct SyncOptions {
   std::size_t jobs = 8;
   bool unattended = false;
   std::string report_file;   // --report FILE, besides the run history
+  bool update_inputs = false;   // --update-inputs: `nix flake update` on the first build location
+  bool skip_unchanged = false;  // --skip-unchanged: nothing to do when source and inputs are as last time
+  std::string notify;           // --notify CMD: /bin/sh -c CMD gets the summary on stdin
+  std::string command_line;     // how fleet was invoked, recorded in the run lock
+};
+
+// Options of `fleet runs` and `fleet report`.
+struct HistoryOptions {
+  std::string run;  // `fleet report RUN`: an id or unique prefix; empty: the newest
+  bool json = false;
 };
 
 // Options of `fleet secrets ACTION`.
@@ -41,7 +51,14 @@ int run_secrets_command(const SecretsOptions& options);
 int run_plan_command(const SelectionOptions& options);
 
 // `fleet sync-and-build`: plan, pack, upload, build, deliver, activate, report. Returns 0 when
-// every selected node succeeded, 1 otherwise; throws ConfigError before touching anything.
+// every selected node succeeded (or the run was skipped as unchanged), 1 otherwise; throws
+// ConfigError before touching anything and LockHeld (exit 3) when another run holds the lock.
 int run_sync_and_build(const SyncOptions& options);
+
+// `fleet runs`: the run history, oldest first. Returns 0.
+int run_runs_command(const HistoryOptions& options);
+
+// `fleet report [RUN]`: one run per node. Throws ConfigError for an unknown run.
+int run_report_command(const HistoryOptions& options);
 
 }  // namespace fleet::coordinator

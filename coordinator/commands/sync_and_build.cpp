@@ -1,27 +1,67 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/commands/commands.hpp"
 #include "coordinator/commands/loaded_selection.hpp"
+#include "coordinator/report/node_logs.hpp"
+#include "coordinator/report/run_history.hpp"
 #include "coordinator/report/run_recorder.hpp"
 #include "coordinator/report/run_report.hpp"
 #include "coordinator/run/build_location.hpp"
+#include "coordinator/run/input_update.hpp"
+#include "coordinator/run/notify.hpp"
+#include "coordinator/run/run_lock.hpp"
 #include "coordinator/run/run_orchestrator.hpp"
 #include "coordinator/view/progress_view.hpp"
 #include "uploader/tarball/source_set.hpp"
 #include "uploader/tarball/tarball_writer.hpp"
 
+#include <fcntl.h>
 #include <iostream>
 #include <unistd.h>
 
 namespace fleet::coordinator {
+namespace {
+
+// Nothing run unattended may wait for a person: whatever reads stdin (an ssh ProxyJump, a
+// hook) gets end-of-file at once instead.
+void detach_stdin() {
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::dup2(fd, STDIN_FILENO);
+    ::close(fd);
+  }
+}
+
+// Every node failed before anything was built: the source could not be prepared.
+void fail_all(RunRecorder& recorder, const std::vector<std::string>& nodes, const std::string& phase,
+              const std::string& why) {
+  for (const auto& node : nodes) {
+    recorder.fail(node, phase, why);
+  }
+}
+
+}  // namespace
+
 int run_sync_and_build(const SyncOptions& options) {
   auto loaded = load_selection(options.selection);
   const FleetConfig& config = loaded.config;
+  const std::string action = options.action.empty() ? "switch" : options.action;
+  // Every run takes the lock, so a person's run and the nightly one never overlap.
+  RunLock lock = RunLock::acquire(default_lock_path(), options.command_line);
+  if (options.unattended) {
+    detach_stdin();
+  }
   double started = protocol::now_seconds();
   std::string run_id = new_run_id(started);
+  const auto history_dir = runs_dir();
 
   auto view = make_view(choose_view_mode(options.selection.json, STDERR_FILENO), loaded.nodes, std::cout, std::cerr,
                         Color::on);
+  if (lock.taken_over()) {
+    view->on_message("took over the run lock left by " + lock.taken_over()->describe() + ", which is no longer running");
+  }
   RunRecorder recorder(run_id, loaded.nodes, started);
+  NodeLogs logs(run_logs_dir(history_dir, run_id));
+  recorder.set_event_listener([&logs](const protocol::Event& event) { logs.on_event(event); });
   for (const auto& assignment : loaded.plan.assignments) {
     recorder.set_built_on(assignment.node, assignment.location == Location::self ? "self" : assignment.builder);
   }
@@ -31,21 +71,78 @@ int run_sync_and_build(const SyncOptions& options) {
   view->on_message("packed " + std::to_string(packed.file_count) + " files: " + format_bytes(packed.compressed.size()) +
                    " (source " + packed.content_hash.substr(0, 12) + ")");
 
-  RunInputs inputs;
-  inputs.run_id = run_id;
-  inputs.tarball = &packed;
-  inputs.locations = build_locations(config, loaded.plan, options.action);
-  inputs.flake = config.flake;
-  inputs.nix_options = config.nix_options;
-  inputs.jobs = options.jobs;
-  inputs.config = &config;
-  inputs.action_override = options.action;
-  RunOrchestrator(std::move(inputs), recorder, *view).run();
+  ssh::SshOptions ssh;
+  ssh.connect_timeout_seconds = config.run.timeouts.connect;
+  auto locations = build_locations(config, loaded.plan, options.action);
+  std::string flake_lock;
+  bool prepared = true;
+  if (options.update_inputs && !locations.empty()) {
+    try {
+      auto updated = update_flake_inputs(locations.front(), ssh, sources, packed, config.flake, config.nix_options,
+                                         [&](const std::string& text) { view->on_message(text); });
+      packed = std::move(updated.packed);
+      flake_lock = updated.flake_lock;
+      view->on_message("inputs updated on " + locations.front().name + " (source now " + packed.content_hash.substr(0, 12) +
+                       ")" + (updated.log.empty() ? "" : ":\n" + updated.log));
+    } catch (const std::exception& e) {
+      fail_all(recorder, loaded.nodes, "eval", "--update-inputs: " + std::string(e.what()));
+      prepared = false;
+    }
+  }
 
-  auto report = recorder.finish(packed.content_hash, options.action.empty() ? "switch" : options.action,
-                                config.file.string(), protocol::now_seconds());
+  std::string skipped;
+  if (prepared && options.skip_unchanged) {
+    RunReport like;
+    like.run_id = run_id;
+    like.config_file = config.file.string();
+    like.action = action;
+    for (const auto& node : loaded.nodes) {
+      like.nodes[node];
+    }
+    auto last = last_successful_run(load_history(history_dir), like);
+    if (last && last->source_hash == packed.content_hash) {
+      skipped = "source " + packed.content_hash.substr(0, 12) + " (flake.lock included), action and nodes unchanged since run " +
+                last->run_id + ", which succeeded";
+      view->on_message("skipped: " + skipped);
+    }
+  }
+
+  if (prepared && skipped.empty()) {
+    RunInputs inputs;
+    inputs.run_id = run_id;
+    inputs.tarball = &packed;
+    inputs.locations = std::move(locations);
+    inputs.flake = config.flake;
+    inputs.nix_options = config.nix_options;
+    inputs.jobs = options.jobs;
+    inputs.ssh = ssh;
+    inputs.config = &config;
+    inputs.action_override = options.action;
+    RunOrchestrator(std::move(inputs), recorder, *view).run();
+  }
+
+  auto report = recorder.finish(packed.content_hash, action, config.file.string(), protocol::now_seconds());
+  report.skipped_reason = skipped;
+  report.flake_lock = flake_lock;
+  if (!logs.problem().empty()) {
+    view->on_message("warning: node logs are incomplete: " + logs.problem());
+  }
   auto saved = save_report(report, options.report_file);
   view->finish(report, saved);
+
+  if (!options.notify.empty()) {
+    std::string error = run_notify(options.notify, format_summary(report, saved), run_id, report.exit_code(), saved);
+    if (!error.empty()) {
+      std::cerr << "fleet: warning: " << error << '\n';
+      report.notify_error = error;
+      save_report(report, options.report_file);
+    }
+  }
+  auto pruned = prune_history(history_dir, config.run.history.keep, config.run.history.max_age_days,
+                              protocol::now_seconds(), run_id);
+  if (!pruned.empty() && !options.selection.json) {
+    std::cerr << "fleet: pruned " << pruned.size() << " old run" << (pruned.size() == 1 ? "" : "s") << " from the history\n";
+  }
   return report.exit_code();
 }
 

@@ -249,7 +249,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   check_version(name, root);
   ObjectReader reader(name, root, "",
                       {"version", "source", "exclude", "flake", "nixOptions", "admins", "secretsDir", "builders",
-                       "defaults", "nodes", "evalMemoryMB"});
+                       "defaults", "nodes", "evalMemoryMB", "timeouts", "retries", "history"});
   FleetConfig config;
   config.file = fs::absolute(file).lexically_normal();
   const fs::path dir = config.file.parent_path();
@@ -296,6 +296,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
     }
   }
   config.secrets_dir = (dir / reader.string("secretsDir").value_or("secrets")).lexically_normal();
+  config.run = parse_run_settings(name, root);
 
   config.eval_memory_mb = memory_mb(reader, "evalMemoryMB").value_or(k_default_eval_memory_mb);
   NodeDefaults defaults = parse_defaults(name, reader.object("defaults"));

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "coordinator/config/run_settings.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -79,6 +81,7 @@ struct FleetConfig {
   int eval_memory_mb = k_default_eval_memory_mb;  // `evalMemoryMB`: per-target evaluation estimate
   std::map<std::string, BuilderSpec> builders;
   std::map<std::string, NodeSpec> nodes;
+  RunSettings run;                     // "timeouts", "retries", "history"
 };
 
 // "self", "delegate", "auto" or the pinned builder's name, as written in fleet.json.

@@ -132,6 +132,9 @@ std::string format_summary(const RunReport& report, const std::filesystem::path&
     }
   }
 
+  if (!report.skipped_reason.empty()) {
+    text += "\nskipped: " + printable(report.skipped_reason) + "\n";
+  }
   text += "\n" + totals(report) + " · uploaded " + format_bytes(report.uploaded_bytes()) + " · " +
           format_seconds(report.finished - report.started);
   if (!report_path.empty()) {

@@ -72,14 +72,24 @@ void RunRecorder::on_event(const protocol::Event& event) {
     ++m_ignored_events;
     return;
   }
+  if (m_listener) {
+    m_listener(event);
+  }
   NodeState& node = it->second;
   NodeOutcome& outcome = node.outcome;
   const std::string phase(protocol::to_string(event.phase));
 
   if (event.extra.is_object()) {
-    auto store_path = event.extra.find("storePath");
-    if (store_path != event.extra.end() && store_path->is_string()) {
-      outcome.store_path = store_path->get<std::string>();
+    auto text = [&](const char* key, std::string& field, std::size_t limit) {
+      auto value = event.extra.find(key);
+      if (value != event.extra.end() && value->is_string()) {
+        field = value->get<std::string>().substr(0, limit);
+      }
+    };
+    text("storePath", outcome.store_path, k_max_log_line);
+    if (event.phase == protocol::Phase::activate) {
+      text("previousPath", outcome.previous_path, k_max_log_line);
+      text("closureDiff", outcome.closure_diff, k_max_closure_diff);
     }
   }
 

@@ -5,6 +5,7 @@
 #include "uploader/protocol/event.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,6 +15,9 @@ namespace fleet::coordinator {
 // Longest log line a report keeps, in bytes; longer lines are cut (a hostile or chatty agent
 // must not make reports huge).
 inline constexpr std::size_t k_max_log_line = 1000;
+
+// Longest closure difference a report keeps per node, in bytes.
+inline constexpr std::size_t k_max_closure_diff = 32 * 1024;
 
 // Builds a RunReport from what happens during a run. Pure logic, fed by the orchestrator on its
 // one thread: agent events, the coordinator's own decisions and failures, and transfers.
@@ -26,9 +30,14 @@ public:
   // difference of the event times; 0 when it was never opened). "fail" makes the node "failed"
   // (unless it already is, or was rolled back) and adds "<phase>: <msg>" to its error; a
   // "rollback" "ok" makes it "rolled-back". "progress" messages go to the log tail. A string
-  // extra["storePath"] sets the store path. A node becomes "ok" only through mark_ok. Events for
+  // extra["storePath"] sets the store path, extra["previousPath"] and extra["closureDiff"] (on
+  // an activation) the replaced system and what changed. A node becomes "ok" only through mark_ok. Events for
   // nodes not in the run are ignored and counted (events are untrusted input).
   void on_event(const protocol::Event& event);
+
+  // Every event folded in (for a node of the run) is also passed to `listener`, e.g. to keep each
+  // node's full log beside the report.
+  void set_event_listener(std::function<void(const protocol::Event&)> listener) { m_listener = std::move(listener); }
 
   // Records where the node is built: a builder's name or "self".
   void set_built_on(const std::string& node, const std::string& where);
@@ -74,6 +83,7 @@ private:
   std::map<std::string, NodeState> m_nodes;
   std::vector<TransferRecord> m_transfers;
   std::size_t m_ignored_events = 0;
+  std::function<void(const protocol::Event&)> m_listener;
 };
 
 }  // namespace fleet::coordinator

@@ -137,6 +137,9 @@ std::uint64_t RunReport::uploaded_bytes() const {
 }
 
 int RunReport::exit_code() const {
+  if (!skipped_reason.empty()) {
+    return 0;
+  }
   for (const auto& [name, outcome] : nodes) {
     if (outcome.result != "ok") {
       return 1;
@@ -166,13 +169,19 @@ json to_json(const RunReport& report) {
       }
       nodes[name]["moves"] = std::move(moves);
     }
+    if (!outcome.previous_path.empty()) {
+      nodes[name]["previousPath"] = outcome.previous_path;
+    }
+    if (!outcome.closure_diff.empty()) {
+      nodes[name]["closureDiff"] = outcome.closure_diff;
+    }
   }
   json transfers = json::array();
   for (const auto& transfer : report.transfers) {
     transfers.push_back(
         {{"from", transfer.from}, {"to", transfer.to}, {"bytes", transfer.bytes}, {"skipped", transfer.skipped}});
   }
-  return {{"run", report.run_id},
+  json result = {{"run", report.run_id},
           {"source", report.source_hash},
           {"action", report.action},
           {"configFile", report.config_file},
@@ -184,6 +193,16 @@ json to_json(const RunReport& report) {
           {"uploadedBytes", report.uploaded_bytes()},
           {"transfers", std::move(transfers)},
           {"nodes", std::move(nodes)}};
+  if (!report.skipped_reason.empty()) {
+    result["skipped"] = report.skipped_reason;
+  }
+  if (!report.flake_lock.empty()) {
+    result["flakeLock"] = report.flake_lock;
+  }
+  if (!report.notify_error.empty()) {
+    result["notifyError"] = report.notify_error;
+  }
+  return result;
 }
 
 RunReport report_from_json(const json& object) {
@@ -195,6 +214,9 @@ RunReport report_from_json(const json& object) {
   report.config_file = top.string("configFile");
   report.started = top.number("started");
   report.finished = top.number("finished");
+  report.skipped_reason = top.string("skipped");
+  report.flake_lock = top.string("flakeLock");
+  report.notify_error = top.string("notifyError");
   const json& nodes = top.container("nodes", /*want_array=*/false, /*required=*/true);
   for (const auto& [name, value] : nodes.items()) {
     Reader node(value, "nodes." + name);
@@ -203,6 +225,8 @@ RunReport report_from_json(const json& object) {
     outcome.built_on = node.string("builtOn");
     outcome.store_path = node.string("storePath");
     outcome.error = node.string("error");
+    outcome.previous_path = node.string("previousPath");
+    outcome.closure_diff = node.string("closureDiff");
     const json& phases = node.container("phases", /*want_array=*/true);
     for (std::size_t i = 0; i < phases.size(); ++i) {
       Reader phase(phases[i], node.path("phases[" + std::to_string(i) + "]"));

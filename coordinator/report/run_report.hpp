@@ -42,6 +42,8 @@ struct NodeOutcome {
   std::string error;                   // first line says what failed; empty when ok
   std::vector<std::string> log_tail;   // at most k_log_tail_lines of the node's log
   std::vector<NodeMove> moves;         // in order; built_on is where the last one went
+  std::string previous_path;           // the system it replaced (switch/boot), when known
+  std::string closure_diff;            // `nix store diff-closures previous new`, when known
 
   // Sum of the phase durations: the time this node kept something busy.
   double seconds() const;
@@ -69,19 +71,24 @@ struct RunReport {
   double finished = 0;  // seconds since the epoch
   std::map<std::string, NodeOutcome> nodes;
   std::vector<TransferRecord> transfers;
+  std::string skipped_reason;  // non-empty: the run was skipped on purpose (--skip-unchanged)
+  std::string flake_lock;      // the flake.lock this run built with, when --update-inputs made it
+  std::string notify_error;    // why the --notify command failed, when it did
 
   // Bytes sent over the wire by the coordinator: the sum of the transfers' bytes.
   std::uint64_t uploaded_bytes() const;
-  // 0 when every node ended "ok", 1 otherwise: "rolled-back" and "skipped" count as failures.
-  // Exit codes 2 and 3 are decided before a run starts.
+  // 0 when every node ended "ok" or the whole run was skipped on purpose, 1 otherwise:
+  // "rolled-back" and "skipped" nodes count as failures. Exit codes 2 and 3 are decided before a
+  // run starts.
   int exit_code() const;
 
   bool operator==(const RunReport&) const = default;
 };
 
 // The DESIGN.md report shape plus "action", "configFile", "started", "finished",
-// "durationSeconds", "transfers", "uploadedBytes", "exitCode" and a per-node "logTail" and, for a
-// node that moved, "moves": [{"from", "to", "reason"}].
+// "durationSeconds", "transfers", "uploadedBytes", "exitCode", a per-node "logTail", for a node
+// that moved "moves": [{"from", "to", "reason"}], and when set "skipped" (the reason),
+// "flakeLock", "notifyError", per node "previousPath" and "closureDiff".
 // Durations are rounded to milliseconds.
 nlohmann::json to_json(const RunReport& report);
 

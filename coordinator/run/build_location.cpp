@@ -47,7 +47,7 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
     if (assignment.location == Location::self) {
       target.mode = protocol::TargetMode::self;
       BuildLocation location{node.name, false, {node.host, node.user, node.port, node.host_key}, {target},
-                             config.eval_memory_mb};
+                             config.eval_memory_mb, config.run};
       selves.push_back(std::move(location));
       continue;
     }
@@ -57,6 +57,7 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
       const BuilderSpec& builder = config.builders.at(assignment.builder);
       it->second.name = builder.name;
       it->second.is_builder = true;
+      it->second.run = config.run;
       it->second.ssh = {builder.host, builder.user, builder.port, ""};
       it->second.eval_memory_mb = builder.eval_memory_mb;
     }

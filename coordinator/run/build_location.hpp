@@ -19,11 +19,13 @@ struct BuildLocation {
   ssh::SshTarget ssh;
   std::vector<protocol::JobTarget> targets;  // a builder's in system, then node order (its batches)
   int eval_memory_mb = k_default_eval_memory_mb;  // the builder's evalMemoryMB, else the top-level one
+  RunSettings run;  // time limits and retries that apply to this location's work
 };
 
 // Groups the plan's assignments by where they build, in a stable order (builders by name,
 // then self-building nodes). `action_override` (from --action) replaces each node's action.
 // Nodes with Location::none are left out (the caller fails them with their reason).
+// Every location carries the config's run settings (timeouts, retries).
 std::vector<BuildLocation> build_locations(const FleetConfig& config, const DeployPlan& plan,
                                            const std::string& action_override);
 

@@ -8,6 +8,7 @@
 #include "uploader/tarball/tarball_writer.hpp"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -21,16 +22,27 @@ public:
 
   LocationLink(BuildLocation location, ssh::SshOptions options);
 
-  // Connects, verifies the host key and authenticates. Throws ssh::SshError.
-  void connect();
+  // Connects, verifies the host key and authenticates. A transient failure (unreachable, reset,
+  // timed out; never a host key or authentication failure) is retried as the location's
+  // run.retries say, with exponential backoff, telling `on_retry` before each wait. Throws
+  // ssh::SshError once the attempts are used up.
+  void connect(const std::function<void(const std::string&)>& on_retry = {});
 
   // Sends the tarball to `fleet-builder receive` unless the location already holds its hash;
   // the agent verifies the hash before keeping it. Throws fleet::NodeError on failure.
   TransferRecord upload(const tarball::PackedTarball& tarball);
 
-  // Runs `fleet-builder build` with `job` on stdin; each stdout line (an event, unvalidated)
-  // goes to `on_line` and each stderr line to `on_stderr`. Returns how the agent exited.
+  // Runs `fleet-builder build` with `job` on stdin, its timeouts and retries replaced by the
+  // location's run settings; each stdout line (an event, unvalidated) goes to `on_line` and each
+  // stderr line to `on_stderr`. Returns how the agent exited. The whole job is bounded by the sum
+  // of its phases' timeouts: a silent or stuck agent ends in ssh::SshError timed_out.
   ssh::ExitStatus run_job(const protocol::BuildJob& job, const LineSink& on_line, const LineSink& on_stderr);
+
+  // Runs `fleet-builder update-inputs` on the source `hash` (already uploaded) and returns the
+  // flake.lock that `nix flake update` made there; `log` receives nix's messages. Bounded by the
+  // build timeout. Throws fleet::NodeError with nix's messages when the update fails.
+  std::string update_inputs(const std::string& hash, const std::string& flake,
+                            const std::map<std::string, std::string>& nix_options, std::string& log);
 
   const BuildLocation& location() const { return m_location; }
 

@@ -188,7 +188,9 @@ private:
     asio::post(m_pool, [this, i, link] {
       std::string error;
       try {
-        link->connect();
+        link->connect([this, i](const std::string& note) {
+          asio::post(m_io, [this, i, note] { for (const auto& t : location(i).targets) { emit(t.node, Phase::probe, Status::progress, note); } });
+        });
       } catch (const std::exception& e) {
         error = e.what();
       }

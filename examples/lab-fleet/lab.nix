@@ -18,8 +18,10 @@ in
   # that node's toplevel; failActivation: switch-to-configuration exits 1 without recording;
   # cutNetwork: activating it takes the host's network down, as a broken network configuration
   # would, and activating any other configuration brings it back up; slowBuild: seconds the
-  # toplevel's build sleeps, so tests can act while a build runs.
-  mkHost = { name, message, system ? "x86_64-linux", failActivation ? false, cutNetwork ? false, slowBuild ? 0 }: {
+  # toplevel's build sleeps, so tests can act while a build runs; slowActivation: activating
+  # sleeps that many seconds first; hangActivation: activating never finishes.
+  mkHost = { name, message, system ? "x86_64-linux", failActivation ? false, cutNetwork ? false, slowBuild ? 0,
+              slowActivation ? 0, hangActivation ? false }: {
     config = {
       networking.hostName = name;
       nixpkgs.system = system;
@@ -31,6 +33,7 @@ in
         switch = ./switch-to-configuration.sh;
         fail = if failActivation then "1" else "";
         cut = if cutNetwork then "1" else "";
+        delay = if hangActivation then "1000000" else toString slowActivation;
         builder = "/bin/sh";
         args = [ "-e" ./build-toplevel.sh ];
       } // (if slowBuild > 0 then { slow = toString slowBuild; } else { }));

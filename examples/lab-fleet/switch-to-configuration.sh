@@ -16,6 +16,10 @@ if [ -n "@fail@" ]; then
   echo "switch-to-configuration: activating $toplevel fails on purpose (failActivation = true)" >&2
   exit 1
 fi
+if [ "@delay@" != 0 ]; then
+  echo "switch-to-configuration: waiting @delay@ s first (slowActivation / hangActivation)" >&2
+  sleep "@delay@"
+fi
 mkdir -p /var/lib/lab
 echo "$(date +%s) $action $toplevel" >>/var/lib/lab/activations
 case $action in

@@ -36,6 +36,21 @@ void check_token(const std::string& value, const std::string& field) {
   }
 }
 
+// Reads an optional positive whole number of seconds (or count) no larger than `max`.
+int optional_int(const nlohmann::json& object, const std::string& where, const char* key, int fallback, int min, int max) {
+  auto it = object.find(key);
+  if (it == object.end()) {
+    return fallback;
+  }
+  if (!it->is_number_integer() || it->get<long long>() < min || it->get<long long>() > max) {
+    throw ProtocolError("job field '" + where + key + "' must be a whole number from " + std::to_string(min) + " to " +
+                        std::to_string(max) + ", got " + it->dump());
+  }
+  return it->get<int>();
+}
+
+constexpr int k_max_timeout = 7 * 24 * 3600;
+
 }  // namespace
 
 bool is_content_hash(std::string_view hash) {
@@ -62,8 +77,13 @@ nlohmann::json to_json(const BuildJob& job) {
     }
     targets.push_back(std::move(target));
   }
-  return {{"version", job.version}, {"run", job.run_id},           {"source", job.source_hash},
-          {"flake", job.flake},     {"nixOptions", job.nix_options}, {"targets", targets},
+  nlohmann::json timeouts = {{"connect", job.timeouts.connect},
+                             {"build", job.timeouts.build},
+                             {"copy", job.timeouts.copy},
+                             {"activate", job.timeouts.activate}};
+  nlohmann::json retries = {{"count", job.retries.count}, {"delay", job.retries.delay_seconds}};
+  return {{"version", job.version},       {"run", job.run_id},  {"source", job.source_hash}, {"flake", job.flake},
+          {"nixOptions", job.nix_options}, {"targets", targets}, {"timeouts", timeouts},      {"retries", retries},
           {"evalMemoryMB", job.eval_memory_mb}};
 }
 
@@ -100,6 +120,18 @@ BuildJob parse_build_job(const nlohmann::json& json) {
       throw ProtocolError("job field 'evalMemoryMB' must be between 1 and 16777216, got " + std::to_string(mb));
     }
     job.eval_memory_mb = static_cast<int>(mb);
+  }
+  if (json.contains("timeouts")) {
+    const auto& timeouts = require(json, "", "timeouts", value_t::object);
+    job.timeouts.connect = optional_int(timeouts, "timeouts.", "connect", job.timeouts.connect, 1, k_max_timeout);
+    job.timeouts.build = optional_int(timeouts, "timeouts.", "build", job.timeouts.build, 1, k_max_timeout);
+    job.timeouts.copy = optional_int(timeouts, "timeouts.", "copy", job.timeouts.copy, 1, k_max_timeout);
+    job.timeouts.activate = optional_int(timeouts, "timeouts.", "activate", job.timeouts.activate, 1, k_max_timeout);
+  }
+  if (json.contains("retries")) {
+    const auto& retries = require(json, "", "retries", value_t::object);
+    job.retries.count = optional_int(retries, "retries.", "count", job.retries.count, 0, 10);
+    job.retries.delay_seconds = optional_int(retries, "retries.", "delay", job.retries.delay_seconds, 0, 600);
   }
   for (const auto& t : require(json, "", "targets", value_t::array)) {
     if (!t.is_object()) {

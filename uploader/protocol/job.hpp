@@ -35,6 +35,28 @@ struct JobTarget {
   bool operator==(const JobTarget&) const = default;
 };
 
+// Time limits, in seconds, of the agent's steps for each target; a step that runs longer is
+// killed and fails its target. Sent as the job's optional "timeouts" object (absent: these
+// defaults, so an older coordinator's jobs keep working).
+struct JobTimeouts {
+  int connect = 30;      // reaching a delegated target over SSH (the probe)
+  int build = 6 * 3600;  // evaluating, and building every target
+  int copy = 3 * 3600;   // copying one closure to its target
+  int activate = 1800;   // activating one target
+
+  bool operator==(const JobTimeouts&) const = default;
+};
+
+// Retries of transient SSH failures (unreachable, connection reset or timed out; never host-key
+// or authentication failures) when the agent reaches a delegated target: `count` more attempts,
+// the first after `delay_seconds`, each later one after twice the previous delay.
+struct JobRetries {
+  int count = 3;
+  int delay_seconds = 1;
+
+  bool operator==(const JobRetries&) const = default;
+};
+
 // What the coordinator asks `fleet-builder build` to do, sent as one JSON object on stdin.
 struct BuildJob {
   int version = k_protocol_version;
@@ -46,6 +68,8 @@ struct BuildJob {
   // Memory one target's evaluation is expected to take (fleet.json `evalMemoryMB`); the agent
   // sizes its evaluation batches from it. Optional on the wire (older coordinators omit it).
   int eval_memory_mb = 1024;
+  JobTimeouts timeouts;
+  JobRetries retries;
 
   bool operator==(const BuildJob&) const = default;
 };
