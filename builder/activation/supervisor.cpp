@@ -51,7 +51,7 @@ public:
       if (m_record.action == "dry-activate") {
         return finish(Phase::activate, Status::fail, "switch-to-configuration dry-activate failed", "failed");
       }
-      return roll_back("switch-to-configuration " + m_record.action + " failed");
+      return roll_back(m_last_failure);
     }
     if (!run_hook("postActivate", spec.post_activate_hook)) {
       if (spec.rollback_on_hook_failure) {
@@ -148,7 +148,8 @@ private:
     return step({"/bin/sh", "-c", command}, std::chrono::seconds{m_record.spec.hook_timeout});
   }
 
-  // Runs one command with its output as progress events; true on exit 0.
+  // Runs one command with its output as progress events; true on exit 0. The failure's
+  // description ("… timed out after 5 s", "… exited with 1") is kept for the error message.
   bool step(const std::vector<std::string>& argv, std::chrono::seconds timeout, Phase phase = Phase::activate) {
     auto log = [&](std::string_view line) { m_events.emit(m_record.node, phase, Status::progress, line); };
     auto result = run_process({argv, {{"FLEET_NODE", m_record.node}, {"FLEET_STORE_PATH", m_record.store_path},
@@ -156,8 +157,9 @@ private:
                                "", timeout},
                               log, log);
     if (!result.ok()) {
-      m_events.emit(m_record.node, phase, Status::progress,
-                    describe_command(argv) + (result.timed_out ? " timed out" : " exited with " + std::to_string(result.exit_code)));
+      m_last_failure = describe_command(argv) + (result.timed_out ? " timed out after " + std::to_string(timeout.count()) + " s"
+                                                                  : " exited with " + std::to_string(result.exit_code));
+      m_events.emit(m_record.node, phase, Status::progress, m_last_failure);
     }
     return result.ok();
   }
@@ -171,6 +173,7 @@ private:
 
   ActivationRecord m_record;
   EventWriter& m_events;
+  std::string m_last_failure;
   NixCli m_nix;
 };
 
