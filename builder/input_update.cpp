@@ -3,6 +3,7 @@
 
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
+#include "uploader/base/scratch_dir.hpp"
 #include "uploader/protocol/job.hpp"
 
 #include <nlohmann/json.hpp>
@@ -15,22 +16,6 @@ namespace fleet::builder {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Removes the scratch copy whatever happens.
-class ScratchDir {
-public:
-  explicit ScratchDir(fs::path path) : m_path(std::move(path)) {}
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(m_path, ignored);
-  }
-  const fs::path& path() const { return m_path; }
-
-private:
-  fs::path m_path;
-};
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -54,6 +39,7 @@ void run_update_inputs(const std::string& hash, const std::string& flake, const 
     throw NodeError("source " + hash + " was not received on this host; send it first (fleet-builder receive)");
   }
   fs::create_directories(paths.state_dir / "runs");
+  // Removes the scratch copy whatever happens.
   ScratchDir scratch(paths.state_dir / "runs" / ("update-inputs-" + std::to_string(getpid())));
   fs::remove_all(scratch.path());
   fs::copy(source, scratch.path(), fs::copy_options::recursive | fs::copy_options::copy_symlinks);

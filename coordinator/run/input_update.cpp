@@ -3,10 +3,8 @@
 
 #include "coordinator/run/location_link.hpp"
 #include "uploader/base/error.hpp"
+#include "uploader/base/scratch_dir.hpp"
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <fstream>
 
 namespace fleet::coordinator {
@@ -14,33 +12,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempTree {
-public:
-  TempTree() {
-    std::string pattern = (fs::temp_directory_path() / "fleet-inputs-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw Error("cannot create a temporary directory in " + fs::temp_directory_path().string() + ": " +
-                  std::strerror(errno));
-    }
-    m_path = pattern;
-  }
-  TempTree(const TempTree&) = delete;
-  TempTree& operator=(const TempTree&) = delete;
-  ~TempTree() {
-    std::error_code ignored;
-    fs::remove_all(m_path, ignored);
-  }
-  const fs::path& path() const { return m_path; }
-
-private:
-  fs::path m_path;
-};
-
 }  // namespace
 
 tarball::PackedTarball pack_with_file(const tarball::SourceSet& sources, const std::string& replace_path,
                                       const std::string& content, const std::vector<std::string>& exclude) {
-  TempTree tree;
+  auto tree = ScratchDir::create_in(fs::temp_directory_path(), "fleet-inputs-");
   fs::path root = tree.path() / "source";
   fs::create_directory(root);
   try {

@@ -2,6 +2,7 @@
 #include "coordinator/secrets/secret_io.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/base/scratch_dir.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -43,23 +44,21 @@ std::vector<fs::path> identity_candidates(const std::string& option) {
 // Removes the private edit directory, overwriting the file first so no copy lingers in memory.
 class PrivateDir {
 public:
-  explicit PrivateDir(fs::path path) : m_path(std::move(path)) {}
-  PrivateDir(const PrivateDir&) = delete;
-  PrivateDir& operator=(const PrivateDir&) = delete;
+  explicit PrivateDir(const fs::path& base) : m_dir(ScratchDir::create_in(base, "fleet-secret-")) {}
   ~PrivateDir() {
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(m_path, ec)) {
+    for (const auto& entry : fs::directory_iterator(m_dir.path(), ec)) {
       auto size = fs::file_size(entry.path(), ec);
       if (!ec) {
         std::ofstream(entry.path(), std::ios::binary | std::ios::in) << std::string(size, '\0');
       }
     }
-    fs::remove_all(m_path, ec);
+    // m_dir removes the overwritten files after this.
   }
-  const fs::path& path() const { return m_path; }
+  const fs::path& path() const { return m_dir.path(); }
 
 private:
-  fs::path m_path;
+  ScratchDir m_dir;
 };
 
 }  // namespace
@@ -131,12 +130,7 @@ void replace_file(const fs::path& path, std::string_view content) {
 
 std::string edit_privately(const std::string& name, const std::string& content) {
   fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
-  std::string templ = (base / "fleet-secret-XXXXXX").string();
-  if (::mkdtemp(templ.data()) == nullptr) {
-    throw Error("cannot create a private directory in " + base.string() + ": " + std::strerror(errno));
-  }
-  PrivateDir dir{fs::path(templ)};
-  ::chmod(templ.c_str(), 0700);
+  PrivateDir dir(base);
   fs::path file = dir.path() / name;
   int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 || ::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {

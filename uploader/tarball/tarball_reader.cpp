@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "uploader/tarball/tarball_reader.hpp"
 
+#include "uploader/base/scratch_dir.hpp"
 #include "uploader/hash/sha256.hpp"
 #include "uploader/tarball/archive_handle.hpp"
 #include "uploader/tarball/zstd_stream.hpp"
@@ -119,26 +120,6 @@ la_ssize_t source_read(archive* a, void* client, const void** buffer) {
     return -1;
   }
 }
-
-// Removes the partial directory unless the unpack succeeded and renamed it away.
-class PartialDir {
-public:
-  explicit PartialDir(fs::path path) : m_path(std::move(path)) {}
-  PartialDir(const PartialDir&) = delete;
-  PartialDir& operator=(const PartialDir&) = delete;
-  ~PartialDir() {
-    if (!m_released) {
-      std::error_code ignored;
-      fs::remove_all(m_path, ignored);
-    }
-  }
-  const fs::path& path() const { return m_path; }
-  void release() { m_released = true; }
-
-private:
-  fs::path m_path;
-  bool m_released = false;
-};
 
 fs::path make_partial_dir(const fs::path& dest) {
   hash::ensure_sodium();
@@ -330,7 +311,8 @@ UnpackResult unpack(int fd, const fs::path& dest, const std::string& expected_ha
     throw Error("cannot unpack into '" + dest.string() + "': its parent directory is unusable (" + ec.message() + ")");
   }
   const fs::path final_dest = parent / dest.filename();
-  PartialDir partial(make_partial_dir(final_dest));
+  // Removed unless the unpack succeeds and renames it away.
+  ScratchDir partial(make_partial_dir(final_dest));
 
   UnpackResult result;
   {
