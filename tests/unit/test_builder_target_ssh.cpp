@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "builder/target_ssh.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tree.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <fstream>
-#include <sstream>
 
 using namespace fleet;
 
@@ -24,10 +22,7 @@ TEST_CASE("a pinned host key is the only key ssh will accept for that target") {
   CHECK_THAT(opts, Catch::Contains("HostKeyAlias=fleet-t1"));
   CHECK_THAT(opts, Catch::Contains("GlobalKnownHostsFile=/dev/null"));
 
-  std::ifstream known(dir.path() / "known_hosts.t1");
-  std::stringstream text;
-  text << known.rdbuf();
-  CHECK(text.str() == "fleet-t1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1\n");
+  CHECK(fleet::test::read_file(dir.path() / "known_hosts.t1") == "fleet-t1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1\n");
 
   auto argv = ssh.command("true");
   CHECK(argv.front() == "ssh");

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/config/fleet_config.hpp"
 #include "support/golden.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tree.hpp"
 #include "uploader/base/error.hpp"
 
 #include <catch2/catch.hpp>
@@ -11,37 +13,11 @@
 using namespace fleet;
 using namespace fleet::coordinator;
 using fleet::test::check_golden;
+using fleet::test::write_file;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh directory per test, removed afterwards.
-class ScratchDir {
-public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "fleet-config-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    m_path = fs::canonical(pattern);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(m_path, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return m_path; }
-
-private:
-  fs::path m_path;
-};
-
-void write_file(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 // A small valid config that each error case breaks in one place.
 json base_config() {
@@ -58,7 +34,7 @@ json base_config() {
 // The ConfigError message of loading `text` as <scratch>/fleet.json, with the scratch directory
 // stripped so it reads as the user would see it from that directory.
 std::string load_error(const std::string& text) {
-  ScratchDir dir;
+  test::TempDir dir;
   write_file(dir.path() / "fleet.json", text);
   try {
     load_fleet_config(dir.path() / "fleet.json");
@@ -161,7 +137,7 @@ TEST_CASE("a full fleet.json parses with every field") {
 }
 
 TEST_CASE("defaults of a minimal fleet.json") {
-  ScratchDir dir;
+  test::TempDir dir;
   FleetConfig config = parse_fleet_config(json{{"version", 1}, {"nodes", {{"t1", json::object()}}}},
                                           dir.path() / "fleet.json");
   CHECK(config.source_dir == dir.path());
@@ -327,7 +303,7 @@ TEST_CASE("an unreadable fleet.json names the file") {
 }
 
 TEST_CASE("find_fleet_config searches upward") {
-  ScratchDir dir;
+  test::TempDir dir;
   const fs::path deep = dir.path() / "a" / "b" / "c";
   fs::create_directories(deep);
 

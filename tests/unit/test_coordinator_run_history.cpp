@@ -4,12 +4,12 @@
 #include "coordinator/run/input_update.hpp"
 #include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tree.hpp"
 #include "uploader/base/error.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <fstream>
-#include <sstream>
 
 using namespace fleet;
 using namespace fleet::coordinator;
@@ -36,13 +36,6 @@ RunReport make_report(const std::string& id, double started, const std::string& 
     report.nodes["t1"].closure_diff = "openssl: 3.0.1 → 3.0.2\n";
   }
   return report;
-}
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 }  // namespace
@@ -142,7 +135,7 @@ TEST_CASE("node logs keep every event line with its time") {
                  {{"closureDiff", "openssl: 3.0.1 → 3.0.2\n"}}});
   logs.on_event({1700000002, "../evil", protocol::Phase::build, protocol::Status::fail, "x", {}});
   CHECK(logs.problem().empty());
-  auto text = read_text(dir / "state/runs/run/t1.log");
+  auto text = test::read_file(dir / "state/runs/run/t1.log");
   CHECK(text.find("2023-11-14T22:13:20.250Z build progress line one\n") != std::string::npos);
   CHECK(text.find("build progress line ?[31mtwo\n") != std::string::npos);
   CHECK(text.find("activate ok closure: openssl: 3.0.1 → 3.0.2\n") != std::string::npos);
@@ -161,7 +154,7 @@ TEST_CASE("the source is repacked with an updated flake.lock") {
   auto original = tarball::pack(sources);
   auto updated = pack_with_file(sources, "flake.lock", "new\n", {});
   CHECK(updated.content_hash != original.content_hash);
-  CHECK(read_text(dir / "src/flake.lock") == "old\n");  // the user's tree is untouched
+  CHECK(test::read_file(dir / "src/flake.lock") == "old\n");  // the user's tree is untouched
 
   std::ofstream(dir / "src/flake.lock") << "new\n";
   auto expected = tarball::pack(tarball::collect_sources(dir / "src", {"result"}));

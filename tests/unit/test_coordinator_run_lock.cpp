@@ -2,34 +2,23 @@
 #include "coordinator/run/run_lock.hpp"
 #include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tree.hpp"
 #include "uploader/base/error.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <fstream>
-#include <sstream>
 #include <unistd.h>
 
 using namespace fleet;
 using namespace fleet::coordinator;
-
-namespace {
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 TEST_CASE("the run lock admits one run and names its holder to the next") {
   test::TempDir dir;
   auto path = dir / "state/fleet/lock";
   auto first = RunLock::acquire(path, "fleet sync-and-build --unattended");
   CHECK_FALSE(first.taken_over());
-  CHECK(read_text(path).find("\"pid\":" + std::to_string(::getpid())) != std::string::npos);
+  CHECK(test::read_file(path).find("\"pid\":" + std::to_string(::getpid())) != std::string::npos);
 
   // flock(2) locks belong to an open file description: a second acquire conflicts even in the
   // same process, exactly as another process's would.
@@ -43,7 +32,7 @@ TEST_CASE("a released lock is free and leaves no record behind") {
   test::TempDir dir;
   auto path = dir / "lock";
   { auto lock = RunLock::acquire(path, "first"); }
-  CHECK(read_text(path).empty());
+  CHECK(test::read_file(path).empty());
   auto again = RunLock::acquire(path, "second");
   CHECK_FALSE(again.taken_over());
 }
@@ -57,7 +46,7 @@ TEST_CASE("a lock left by a dead process is taken over and the takeover is repor
   REQUIRE(lock.taken_over());
   CHECK(lock.taken_over()->pid == 999999);
   CHECK(lock.taken_over()->describe().find("cron-box") != std::string::npos);
-  CHECK(read_text(path).find("--unattended") != std::string::npos);
+  CHECK(test::read_file(path).find("--unattended") != std::string::npos);
 }
 
 TEST_CASE("the lock lives beside the runs directory") {

@@ -4,6 +4,7 @@
 
 #include "support/golden.hpp"
 #include "support/scoped_env.hpp"
+#include "support/temp_dir.hpp"
 #include "support/run_samples.hpp"
 
 #include <catch2/catch.hpp>
@@ -20,26 +21,6 @@ using namespace fleet::coordinator;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh directory, removed when the test passes.
-class ScratchDir {
-public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "fleet-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    m_path = pattern;
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(m_path, ignored);
-  }
-  const fs::path& path() const { return m_path; }
-
-private:
-  fs::path m_path;
-};
 
 unsigned mode_of(const fs::path& path) {
   struct stat st{};
@@ -129,7 +110,7 @@ TEST_CASE("reports live under XDG_STATE_HOME, else under HOME") {
 }
 
 TEST_CASE("save_report writes the report atomically into private directories") {
-  ScratchDir scratch;
+  test::TempDir scratch;
   test::ScopedEnv state("XDG_STATE_HOME", (scratch.path() / "state").c_str());
   RunReport report = test::sample_report();
   fs::path extra = scratch.path() / "nightly.json";

@@ -5,48 +5,22 @@
 #include "uploader/base/process.hpp"
 #include "uploader/secrets/age.hpp"
 
+#include "support/temp_dir.hpp"
+#include "support/tree.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 using namespace fleet;
 using namespace fleet::age;
+using fleet::test::read_file;
+using fleet::test::TempDir;
+using fleet::test::write_file;
 namespace fs = std::filesystem;
 
 namespace {
-
-class TempDir {
-public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "fleet-age-XXXXXX").string();
-    if (mkdtemp(templ.data()) == nullptr) {
-      throw Error("mkdtemp failed");
-    }
-    m_path = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  const fs::path& path() const { return m_path; }
-
-private:
-  fs::path m_path;
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_file(const fs::path& path, std::string_view data) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
 
 std::string pattern(std::size_t size) {
   std::string out(size, '\0');
