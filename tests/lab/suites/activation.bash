@@ -4,17 +4,9 @@
 # kind, and the automatic rollback when checks fail or the deployer cannot get back in (a
 # configuration that takes the network down). Run by tests/lab/run.
 
-probe() {
-  lab_binaries_built || {
-    echo "fleet and fleet-builder are not built (FLEET_BIN_DIR='${FLEET_BIN_DIR:-}')"
-    return 1
-  }
-}
-
 setup() {
   lab reset all >/dev/null
-  FLEET_DIR=$LAB_SCRATCH/fleet
-  cp -r "$LAB_FLEET" "$FLEET_DIR"
+  copy_demo_fleet
   # A first deployment everywhere, so there is a previous generation to return to.
   OUT=$(lab exec laptop fleet sync-and-build -c "$FLEET_DIR/fleet.json" 2>&1) || {
     echo "$OUT" >&2
@@ -22,19 +14,9 @@ setup() {
   }
 }
 
-deploy() {
-  RC=0
-  OUT=$(lab exec laptop fleet sync-and-build "$@" 2>&1) || RC=$?
-}
-
 # Sets NODE's message (a new configuration) and optional extra attributes in hosts/NODE.nix.
 configure() {
   printf '{ message = "%s"; %s }\n' "$2" "${3:-}" >"$FLEET_DIR/hosts/$1.nix"
-}
-
-variant() {
-  jq "$2" "$FLEET_DIR/fleet.json" >"$FLEET_DIR/$1.json"
-  printf '%s' "$FLEET_DIR/$1.json"
 }
 
 profile_path() {
@@ -51,16 +33,8 @@ last_activation() {
   tail -n 1 "$LAB/hosts/$1/var-lib-lab/activations" | cut -d' ' -f2-
 }
 
-activation_count() {
-  grep -c . "$LAB/hosts/$1/var-lib-lab/activations" 2>/dev/null || echo 0
-}
-
 current_system() {
   lab exec "$1" readlink /run/current-system
-}
-
-report_field() {
-  jq -r --arg n "$2" ".nodes[\$n].$3" "$1"
 }
 
 test_network_cut_by_the_new_configuration_rolls_back_by_itself() {

@@ -4,33 +4,11 @@
 # down from the start, both have their targets rebuilt by the other builder within the same run.
 # Also checks that a builder's targets are evaluated in memory-sized batches. Run by tests/lab/run.
 
-probe() {
-  lab_binaries_built || {
-    echo "fleet and fleet-builder are not built (FLEET_BIN_DIR='${FLEET_BIN_DIR:-}')"
-    return 1
-  }
-}
-
 setup() {
   lab reset all >/dev/null
-  FLEET_DIR=$LAB_SCRATCH/fleet
-  cp -r "$LAB_FLEET" "$FLEET_DIR"
+  copy_demo_fleet
   # t1's build sleeps, so there is time to kill the agent building it.
   printf '{\n  message = "hello from t1";\n  slowBuild = 12;\n}\n' >"$FLEET_DIR/hosts/t1.nix"
-}
-
-fleet() {
-  lab exec laptop fleet "$@"
-}
-
-activation_count() {
-  local file=$LAB/hosts/$1/var-lib-lab/activations
-  if [[ -f $file ]]; then grep -c . "$file" || true; else echo 0; fi
-}
-
-variant() {
-  jq "$2" "$FLEET_DIR/fleet.json" >"$FLEET_DIR/$1.json"
-  printf '%s' "$FLEET_DIR/$1.json"
 }
 
 # The pid of `fleet-builder build` running in HOST's network namespace, found through /proc

@@ -6,13 +6,6 @@
 # fails before activation, `fleet-builder secrets restore` after /run/keys is wiped, and that
 # `fleet secrets list` and `rekey` see and fix a missing recipient. Run by tests/lab/run.
 
-probe() {
-  lab_binaries_built || {
-    echo "fleet and fleet-builder are not built (FLEET_BIN_DIR='${FLEET_BIN_DIR:-}')"
-    return 1
-  }
-}
-
 setup() {
   lab reset all >/dev/null
   # /run is a tmpfs that outlives `lab reset`: start without secrets from an earlier run.
@@ -20,8 +13,7 @@ setup() {
   for host in t1 t2 t3 t4; do
     lab exec "$host" rm -rf /run/keys /var/lib/lab/keys /var/lib/fleet/secrets
   done
-  FLEET_DIR=$LAB_SCRATCH/fleet
-  cp -r "$LAB_FLEET" "$FLEET_DIR"
+  copy_demo_fleet
   # Plaintexts exist only in this shell: never in a file the searches below could miss.
   CANARY_SHARED="fleet-canary-shared-$RANDOM$RANDOM$RANDOM"
   CANARY_OTHER="fleet-canary-other-$RANDOM$RANDOM$RANDOM"
@@ -44,20 +36,6 @@ setup() {
   printf '%s' "$CANARY_SHARED" | fleet secrets -c "$FILE" encrypt shared --for t1,t2
   printf '%s\n' "$CANARY_OTHER" | fleet secrets -c "$FILE" encrypt other --for t1
   printf '%s' "$CANARY_SELF" | fleet secrets -c "$FILE" encrypt self --for t3
-}
-
-fleet() {
-  lab exec laptop fleet "$@"
-}
-
-activation_count() {
-  local file=$LAB/hosts/$1/var-lib-lab/activations
-  if [[ -f $file ]]; then grep -c . "$file" || true; else echo 0; fi
-}
-
-deploy() {
-  RC=0
-  OUT=$(fleet sync-and-build "$@" 2>&1) || RC=$?
 }
 
 # "content|owner group mode" of a file on a host.

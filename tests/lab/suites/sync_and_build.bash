@@ -4,32 +4,16 @@
 # low-power delegated, one self-building, one pinned), real sshd and nix everywhere. Run by
 # tests/lab/run.
 
-probe() {
-  lab_binaries_built || {
-    echo "fleet and fleet-builder are not built (FLEET_BIN_DIR='${FLEET_BIN_DIR:-}')"
-    return 1
-  }
-}
-
 setup() {
   TARGETS=(t1 t2 t3 t4 t5)
   # Fresh stores, agent state and activation records, so "activated exactly once" means this run.
   lab reset all >/dev/null
-  FLEET_DIR=$LAB_SCRATCH/fleet
-  cp -r "$LAB_FLEET" "$FLEET_DIR"
-}
-
-fleet() {
-  lab exec laptop fleet "$@"
+  copy_demo_fleet
 }
 
 activations() {
   local file=$LAB/hosts/$1/var-lib-lab/activations
   if [[ -f $file ]]; then cat "$file"; fi
-}
-
-activation_count() {
-  activations "$1" | grep -c . || true
 }
 
 # Lines in every sshd log saying a client logged in: proof of contact.
@@ -41,21 +25,6 @@ host_key() {
   jq -er --arg h "$1" '.[$h]' "$LAB/host-keys.json"
 }
 
-# Writes a variant of the demo fleet.json: NAME and a jq filter applied to the demo's.
-variant() {
-  jq "$2" "$FLEET_DIR/fleet.json" >"$FLEET_DIR/$1.json"
-  printf '%s' "$FLEET_DIR/$1.json"
-}
-
-# Runs sync-and-build; leaves the exit code in $RC and the output in $OUT.
-deploy() {
-  RC=0
-  OUT=$(fleet sync-and-build "$@" 2>&1) || RC=$?
-}
-
-result_of() {
-  jq -r --arg n "$2" '.nodes[$n].result' "$1"
-}
 
 test_first_deploy_builds_on_builders_and_activates_each_target_once() {
   deploy -c "$FLEET_DIR/fleet.json" --report "$LAB_SCRATCH/first.json"

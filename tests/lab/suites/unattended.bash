@@ -4,23 +4,11 @@
 # reports, --skip-unchanged, --update-inputs, --notify, and a cron-style invocation with no
 # terminal, no stdin and a minimal environment. Run by tests/lab/run.
 
-probe() {
-  lab_binaries_built || {
-    echo "fleet and fleet-builder are not built (FLEET_BIN_DIR='${FLEET_BIN_DIR:-}')"
-    return 1
-  }
-}
-
 setup() {
   lab reset all >/dev/null
-  FLEET_DIR=$LAB_SCRATCH/fleet
-  cp -r "$LAB_FLEET" "$FLEET_DIR"
+  copy_demo_fleet
   # Each test keeps its own history; lab exec passes XDG_* through to the laptop.
   export XDG_STATE_HOME=$LAB_SCRATCH/state
-}
-
-fleet() {
-  lab exec laptop fleet "$@"
 }
 
 # A copy of the demo fleet with a jq filter applied to fleet.json: DIR NAME FILTER.
@@ -30,15 +18,6 @@ fleet_variant() {
   cp -r "$FLEET_DIR" "$dir"
   jq "$2" "$FLEET_DIR/fleet.json" >"$dir/fleet.json"
   printf '%s' "$dir"
-}
-
-activation_count() {
-  local file=$LAB/hosts/$1/var-lib-lab/activations
-  if [[ -f $file ]]; then grep -c . "$file"; else echo 0; fi
-}
-
-result_of() {
-  jq -r --arg n "$2" '.nodes[$n].result' "$1"
 }
 
 runs_dir() {

@@ -1,0 +1,53 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+# Helpers shared by the lab suites, sourced by tests/lab/run before the suite (a suite may
+# redefine any of them). They use the runner's `lab`, $LAB, $LAB_FLEET and $LAB_SCRATCH.
+#   probe                    the default probe: the suite needs fleet and fleet-builder built
+#   copy_demo_fleet          copies the demo fleet to FLEET_DIR=$LAB_SCRATCH/fleet (sets FLEET_DIR)
+#   fleet ARGS...            fleet on the laptop
+#   deploy ARGS...           fleet sync-and-build on the laptop; exit code in $RC, output in $OUT
+#   variant NAME FILTER      writes $FLEET_DIR/NAME.json, the demo fleet.json through a jq filter,
+#                            and prints its path
+#   activation_count HOST    how many activations HOST has recorded (0 when none)
+#   report_field REPORT NODE FIELD   a node's field in a run report (jq path after .nodes[NODE])
+#   result_of REPORT NODE    a node's result in a run report
+
+probe() {
+  lab_binaries_built || {
+    echo "fleet and fleet-builder are not built (FLEET_BIN_DIR='${FLEET_BIN_DIR:-}')"
+    return 1
+  }
+}
+
+copy_demo_fleet() {
+  FLEET_DIR=$LAB_SCRATCH/fleet
+  cp -r "$LAB_FLEET" "$FLEET_DIR"
+}
+
+fleet() {
+  lab exec laptop fleet "$@"
+}
+
+# shellcheck disable=SC2034 # RC and OUT are read by the suites
+deploy() {
+  RC=0
+  OUT=$(fleet sync-and-build "$@" 2>&1) || RC=$?
+}
+
+variant() {
+  jq "$2" "$FLEET_DIR/fleet.json" >"$FLEET_DIR/$1.json"
+  printf '%s' "$FLEET_DIR/$1.json"
+}
+
+activation_count() {
+  local file=$LAB/hosts/$1/var-lib-lab/activations
+  if [[ -f $file ]]; then grep -c . "$file" || true; else echo 0; fi
+}
+
+report_field() {
+  jq -r --arg n "$2" ".nodes[\$n].$3" "$1"
+}
+
+result_of() {
+  report_field "$1" "$2" result
+}
