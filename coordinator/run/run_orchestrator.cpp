@@ -331,12 +331,14 @@ private:
   // connection before it keeps its new configuration. Runs on threads of its own: the job pool
   // may be busy for the whole run, and a late confirmation means a rollback.
   void confirm_activation(std::size_t i, const std::string& node, const std::string& id, int timeout) {
-    asio::post(m_confirm_pool, [this, i, node, id, timeout] {
+    // Copied here: m_runs may grow on this thread (failover) while the confirmation runs.
+    ssh::SshTarget target = location(i).ssh;
+    asio::post(m_confirm_pool, [this, target, node, id, timeout] {
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{timeout};
       std::string outcome = "could not reach " + node + " again to confirm; it rolls back by itself";
       while (std::chrono::steady_clock::now() < deadline) {
         try {
-          auto session = ssh::SshSession::connect(location(i).ssh, m_inputs.ssh);
+          auto session = ssh::SshSession::connect(target, m_inputs.ssh);
           std::string err;
           auto channel = session->exec("fleet-builder confirm --id " + shell_quote(id),
                                        [&](std::string_view line) { err += std::string(line) + " "; });
@@ -396,12 +398,13 @@ private:
   void reattach(std::size_t i, const std::string& node, const ActivationTrack& track) {
     ++m_pending;
     emit(node, Phase::activate, Status::progress, "connection lost during activation; reattaching to " + track.id);
-    asio::post(m_confirm_pool, [this, i, node, track] {
+    ssh::SshTarget target = location(i).ssh;
+    asio::post(m_confirm_pool, [this, i, target, node, track] {
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{track.confirm_timeout} + k_reattach_grace;
       std::string ending = "could not reach " + node + " again to learn how its activation ended";
       while (std::chrono::steady_clock::now() < deadline) {
         try {
-          auto session = ssh::SshSession::connect(location(i).ssh, m_inputs.ssh);
+          auto session = ssh::SshSession::connect(target, m_inputs.ssh);
           auto channel = session->exec("fleet-builder attach --id " + shell_quote(track.id) + " --from " +
                                        std::to_string(track.events_seen));
           channel->send_eof();
