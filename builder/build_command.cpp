@@ -6,7 +6,7 @@
 #include "builder/phases/delivery.hpp"
 #include "builder/phases/nix_build.hpp"
 #include "builder/phases/nixos_rebuild.hpp"
-#include "uploader/base/error.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -19,22 +19,6 @@ namespace {
 
 constexpr std::size_t k_max_job_bytes = 16 << 20;
 constexpr std::size_t k_deliver_parallel = 4;
-
-nlohmann::json read_job(std::istream& input) {
-  std::string text;
-  char buffer[65536];
-  while (input.read(buffer, sizeof buffer) || input.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(input.gcount()));
-    if (text.size() > k_max_job_bytes) {
-      throw ProtocolError("the job on stdin exceeds " + std::to_string(k_max_job_bytes) + " bytes");
-    }
-  }
-  auto json = nlohmann::json::parse(text, nullptr, false);
-  if (json.is_discarded()) {
-    throw ProtocolError("the job on stdin is not valid JSON");
-  }
-  return json;
-}
 
 // Evaluating many configurations in one nix process shares nixpkgs but can exhaust memory: the
 // targets go through eval, build and delivery in batches that fit in MemAvailable, in job order.
@@ -84,7 +68,7 @@ std::filesystem::path default_state_dir() {
 }
 
 int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& events) {
-  auto job = protocol::parse_build_job(read_job(job_input));
+  auto job = protocol::parse_build_job(protocol::read_json_document(job_input, k_max_job_bytes, "the job on stdin"));
   std::vector<TargetState> targets;
   for (const auto& target : job.targets) {
     targets.push_back({target, "", "", false, {}});

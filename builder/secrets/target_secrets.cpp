@@ -3,6 +3,7 @@
 
 #include "builder/phases/target_state.hpp"
 #include "uploader/base/error.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <istream>
 #include <iterator>
@@ -56,16 +57,8 @@ std::string activation_stdin(const protocol::ActivationSpec& spec, const SecretB
 }
 
 ActivationDocument read_activation_stdin(std::istream& input, const std::string& node) {
-  std::string text;
-  char buffer[65536];
-  while (input.read(buffer, sizeof buffer) || input.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(input.gcount()));
-    if (text.size() > k_max_document) {
-      throw ProtocolError("the activation document on stdin is larger than 64 MiB");
-    }
-  }
-  auto json = nlohmann::json::parse(text, nullptr, false);
-  if (json.is_discarded() || !json.is_object() || !json.contains("activation") || !json.contains("secrets")) {
+  auto json = protocol::read_json_document(input, k_max_document, "the activation document on stdin");
+  if (!json.is_object() || !json.contains("activation") || !json.contains("secrets")) {
     throw ProtocolError("the activation document on stdin is not a JSON object with 'activation' and 'secrets'");
   }
   ActivationDocument document{protocol::parse_activation_spec(json["activation"], "activation."), parse_bundle(json["secrets"])};
