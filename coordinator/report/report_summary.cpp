@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 namespace fleet::coordinator {
 namespace {
@@ -66,6 +67,15 @@ std::string format_bytes(std::uint64_t bytes) {
     value /= 1024;
   }
   return {};
+}
+
+std::string format_utc(double ts, const char* format) {
+  std::time_t seconds = static_cast<std::time_t>(ts);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, format, &tm);
+  return buffer;
 }
 
 std::string format_seconds(double seconds) {

@@ -16,14 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string utc_time(double ts) {
-  std::time_t seconds = static_cast<std::time_t>(ts);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S", &tm);
-  return buffer;
-}
+constexpr const char* k_time_format = "%Y-%m-%d %H:%M:%S";
 
 std::map<std::string, int> counts(const RunReport& report) {
   std::map<std::string, int> result;
@@ -166,7 +159,7 @@ std::string format_run_list(const std::vector<HistoryEntry>& history) {
     const RunReport& r = entry.report;
     auto c = counts(r);
     std::snprintf(line, sizeof line, "%-22s  %-19s  %-12s  %4d  %6d  %11d  %7d  %8s  %4d%s\n",
-                  printable(r.run_id).c_str(), utc_time(r.started).c_str(), printable(r.source_hash.substr(0, 12)).c_str(),
+                  printable(r.run_id).c_str(), format_utc(r.started, k_time_format).c_str(), printable(r.source_hash.substr(0, 12)).c_str(),
                   c["ok"], c["failed"], c["rolled-back"], c["skipped"], format_seconds(r.finished - r.started).c_str(),
                   r.exit_code(), r.skipped_reason.empty() ? "" : "  skipped: unchanged");
     text += line;
@@ -180,7 +173,7 @@ nlohmann::json run_list_json(const std::vector<HistoryEntry>& history) {
     const RunReport& r = entry.report;
     auto c = counts(r);
     nlohmann::json item = {{"run", r.run_id},
-                           {"startedAt", utc_time(r.started)},
+                           {"startedAt", format_utc(r.started, k_time_format)},
                            {"started", r.started},
                            {"source", r.source_hash},
                            {"action", r.action},
@@ -201,7 +194,7 @@ nlohmann::json run_list_json(const std::vector<HistoryEntry>& history) {
 }
 
 std::string format_run_details(const RunReport& report, const fs::path& logs_dir) {
-  std::string text = "run " + printable(report.run_id) + "  started " + utc_time(report.started) + " UTC  took " +
+  std::string text = "run " + printable(report.run_id) + "  started " + format_utc(report.started, k_time_format) + " UTC  took " +
                      format_seconds(report.finished - report.started) + "  exit " + std::to_string(report.exit_code()) +
                      "\n";
   text += "source " + printable(report.source_hash.substr(0, 12)) + "  action " + printable(report.action) + "  config " +

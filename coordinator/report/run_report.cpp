@@ -20,14 +20,6 @@ double round_ms(double seconds) {
   return std::round(seconds * 1000) / 1000;
 }
 
-std::string utc_iso(double ts) {
-  std::time_t seconds = static_cast<std::time_t>(ts);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 // Reads optional fields of a report, naming the field's path when its type is wrong.
 class Reader {
@@ -186,7 +178,7 @@ json to_json(const RunReport& report) {
           {"action", report.action},
           {"configFile", report.config_file},
           {"started", round_ms(report.started)},
-          {"startedAt", utc_iso(report.started)},
+          {"startedAt", format_utc(report.started, "%Y-%m-%dT%H:%M:%SZ")},
           {"finished", round_ms(report.finished)},
           {"durationSeconds", round_ms(report.finished - report.started)},
           {"exitCode", report.exit_code()},

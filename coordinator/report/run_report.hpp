@@ -119,6 +119,9 @@ std::string format_summary(const RunReport& report, const std::filesystem::path&
 // "512 B", "3.4 KiB", "1.2 MiB", "2.0 GiB".
 std::string format_bytes(std::uint64_t bytes);
 
+// `ts` (seconds since the epoch) in UTC, formatted by strftime's `format`.
+std::string format_utc(double ts, const char* format);
+
 // "0.4s", "12.3s", "2m05s", "1h02m".
 std::string format_seconds(double seconds);
 

@@ -18,10 +18,6 @@ constexpr const char* k_agent = "fleet-builder";
 // How many targets the agent delivers at once (builder/build_command.cpp), for the job's bound.
 constexpr long long k_agent_deliver_parallel = 4;
 
-std::string exit_description(const ssh::ExitStatus& status) {
-  return status.signal.empty() ? "exit status " + std::to_string(status.code) : "signal " + status.signal;
-}
-
 bool is_transient(const ssh::SshError& error) {
   // Host keys and authentication never fix themselves; retrying them only delays the report.
   return error.kind() == ssh::SshFailure::unreachable || error.kind() == ssh::SshFailure::connection_lost ||
@@ -80,7 +76,7 @@ TransferRecord LocationLink::upload(const tarball::PackedTarball& tarball) {
                       ": install it there (the NixOS module in nix/ does) or put it on the login PATH");
     }
     throw NodeError("unexpected answer from fleet-builder receive on " + m_session->describe() + " (" +
-                    exit_description(status) + "): '" + hello_line.value_or("") + "' " + stderr_text);
+                    ssh::describe(status) + "): '" + hello_line.value_or("") + "' " + stderr_text);
   }
   TransferRecord record{"laptop", m_location.name, 0, hello["have"].get<bool>()};
   if (!record.skipped) {
@@ -94,7 +90,7 @@ TransferRecord LocationLink::upload(const tarball::PackedTarball& tarball) {
   std::string rest = channel->read_all(64 * 1024);
   auto status = channel->wait_exit();
   if (status.code != 0) {
-    throw NodeError("upload to " + m_session->describe() + " was rejected (" + exit_description(status) +
+    throw NodeError("upload to " + m_session->describe() + " was rejected (" + ssh::describe(status) +
                     "): " + stderr_text + rest);
   }
   return record;
@@ -151,7 +147,7 @@ std::string LocationLink::update_inputs(const std::string& hash, const std::stri
   auto status = channel->wait_exit();
   auto answer = nlohmann::json::parse(line.value_or(""), nullptr, false);
   if (status.code != 0 || !answer.is_object() || !answer.contains("flakeLock") || !answer["flakeLock"].is_string()) {
-    throw NodeError("updating the flake inputs on " + m_session->describe() + " failed (" + exit_description(status) +
+    throw NodeError("updating the flake inputs on " + m_session->describe() + " failed (" + ssh::describe(status) +
                     "):\n" + stderr_text);
   }
   if (answer.contains("log") && answer["log"].is_string()) {

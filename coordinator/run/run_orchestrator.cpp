@@ -41,10 +41,6 @@ Phase final_phase(const protocol::JobTarget& target) {
   return Phase::activate;
 }
 
-std::string exit_description(const ssh::ExitStatus& status) {
-  return status.signal.empty() ? "exit status " + std::to_string(status.code) : "signal " + status.signal;
-}
-
 // One execution of a plan. State below is touched only on the io_context thread; a pool task
 // uses only its own LocationRun's link and the job built for it before it was posted.
 class Execution {
@@ -265,7 +261,7 @@ private:
         // Exit 0 and 1 are the agent's own verdicts; anything else means it did not finish its job.
         bool died = !status.signal.empty() || (status.code != 0 && status.code != 1);
         asio::post(m_io, [this, i, status, died, name] {
-          job_done(i, "the agent on " + name + " ended with " + exit_description(status), died);
+          job_done(i, "the agent on " + name + " ended with " + ssh::describe(status), died);
         });
       } catch (const std::exception& e) {
         asio::post(m_io, [this, i, error = std::string(e.what())] { job_done(i, error, true); });

@@ -28,6 +28,10 @@ std::string quoted(const std::string& command) {
 
 }  // namespace
 
+std::string describe(const ExitStatus& status) {
+  return status.signal.empty() ? "exit status " + std::to_string(status.code) : "signal " + status.signal;
+}
+
 void SshChannel::ChannelFree::operator()(ssh_channel_struct* channel) const noexcept {
   if (ssh_channel_is_open(channel) != 0) {
     ssh_channel_close(channel);

@@ -25,6 +25,9 @@ struct ExitStatus {
   bool operator==(const ExitStatus&) const = default;
 };
 
+// "exit status 7" or "signal TERM", for messages.
+std::string describe(const ExitStatus& status);
+
 // One remote command on an exec channel: stdin out, stdout lines in, stderr lines to a callback,
 // exit status at the end. Blocking; used by one thread at a time together with its session, and
 // must be destroyed before the SshSession that made it.
