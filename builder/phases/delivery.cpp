@@ -16,7 +16,6 @@ using protocol::Phase;
 using protocol::Status;
 
 constexpr std::size_t k_probe_parallel = 16;
-constexpr std::chrono::seconds k_probe_timeout{30};
 constexpr std::chrono::seconds k_confirm_timeout{20};
 constexpr std::chrono::seconds k_confirm_retry{2};
 constexpr std::chrono::seconds k_reattach_grace{300};
