@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -132,7 +133,8 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
   Pipe in, out, err;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  if (command.stdin_data.empty()) {
+  const bool dialogue = static_cast<bool>(command.answer_first_line);
+  if (command.stdin_data.empty() && !dialogue) {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   } else {
     posix_spawn_file_actions_adddup2(&actions, in.read_end(), 0);
@@ -168,10 +170,30 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
 
   ProcessResult result;
   std::deque<std::string> tail;
-  LineSplitter out_lines(on_stdout_line ? on_stdout_line : LineHandler([&](std::string_view line) {
-    result.out.append(line);
-    result.out += '\n';
-  }));
+  std::string stdin_data = dialogue ? std::string() : command.stdin_data;
+  bool awaiting_first_line = dialogue;
+  std::exception_ptr answer_failure;
+  LineSplitter out_lines([&](std::string_view line) {
+    if (awaiting_first_line) {
+      awaiting_first_line = false;
+      try {
+        stdin_data = command.answer_first_line(line);
+      } catch (...) {
+        // Rethrown once the child, left without input, has ended.
+        answer_failure = std::current_exception();
+        stdin_data.clear();
+      }
+      if (stdin_data.empty()) {
+        in.close_write();
+      }
+    }
+    if (on_stdout_line) {
+      on_stdout_line(line);
+    } else {
+      result.out.append(line);
+      result.out += '\n';
+    }
+  });
   LineSplitter err_lines([&](std::string_view line) {
     tail.emplace_back(line);
     if (tail.size() > k_err_tail_lines) {
@@ -183,7 +205,7 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
   });
 
   std::size_t written = 0;
-  if (command.stdin_data.empty()) {
+  if (stdin_data.empty() && !dialogue) {
     in.close_write();
   } else {
     fcntl(in.write_end(), F_SETFL, O_NONBLOCK);
@@ -200,7 +222,7 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
     if (err_open) {
       fds[count++] = {err.read_end(), POLLIN, 0};
     }
-    bool writing = in.write_end() >= 0;
+    bool writing = in.write_end() >= 0 && !awaiting_first_line;
     if (writing) {
       fds[count++] = {in.write_end(), POLLOUT, 0};
     }
@@ -222,13 +244,13 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
         continue;
       }
       if (writing && fds[i].fd == in.write_end()) {
-        ssize_t n = ::write(in.write_end(), command.stdin_data.data() + written, command.stdin_data.size() - written);
+        ssize_t n = ::write(in.write_end(), stdin_data.data() + written, stdin_data.size() - written);
         if (n > 0) {
           written += static_cast<std::size_t>(n);
         }
         if (n < 0 && errno != EAGAIN) {
           in.close_write();  // the child stopped reading; its exit status tells the rest
-        } else if (written == command.stdin_data.size()) {
+        } else if (written == stdin_data.size()) {
           in.close_write();
         }
         continue;
@@ -251,6 +273,9 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
     result.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {
     result.signal = WTERMSIG(status);
+  }
+  if (answer_failure) {
+    std::rethrow_exception(answer_failure);
   }
   for (const auto& line : tail) {
     result.err_tail += line;

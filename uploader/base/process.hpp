@@ -18,6 +18,9 @@ struct Command {
   std::map<std::string, std::string> env;  // added to (or replacing in) the inherited environment
   std::string stdin_data;                  // written then closed; empty: stdin is /dev/null
   std::chrono::seconds timeout{0};         // 0: none; on expiry the child's process group is killed
+  // For a dialogue: when set, stdin stays open (and stdin_data unused) until the child's first
+  // stdout line, whose answer is then written to stdin before it is closed.
+  std::function<std::string(std::string_view first_line)> answer_first_line{};
 };
 
 // How a child ended.

@@ -23,15 +23,8 @@ const nlohmann::json& require(const nlohmann::json& object, const std::string& w
   return *it;
 }
 
-// Names and users reach command lines and file names on the agent: allow only what a host
-// name, user name or NixOS configuration name can contain, and never a leading '-'.
 void check_token(const std::string& value, const std::string& field) {
-  bool ok = !value.empty() && value.size() <= 253 && value.front() != '-' &&
-            std::all_of(value.begin(), value.end(), [](char c) {
-              return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-                     c == ':';
-            });
-  if (!ok) {
+  if (!is_safe_token(value)) {
     throw ProtocolError("job field '" + field + "' has an unsafe value '" + value + "'");
   }
 }
@@ -52,6 +45,13 @@ int optional_int(const nlohmann::json& object, const std::string& where, const c
 constexpr int k_max_timeout = 7 * 24 * 3600;
 
 }  // namespace
+
+bool is_safe_token(std::string_view value) {
+  return !value.empty() && value.size() <= 253 && value.front() != '-' &&
+         std::all_of(value.begin(), value.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
+         });
+}
 
 bool is_content_hash(std::string_view hash) {
   return hash.size() == 64 &&

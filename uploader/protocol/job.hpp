@@ -14,7 +14,7 @@ namespace fleet::protocol {
 
 // Version of the coordinator ↔ agent protocol (hello lines and jobs). Bumped on any change
 // an older peer would misread.
-inline constexpr int k_protocol_version = 1;
+inline constexpr int k_protocol_version = 2;
 
 // How a target gets its system: built on the agent's own host (`self`, the agent runs on the
 // target) or built by the agent on a build node and copied to the target (`delegate`).
@@ -79,6 +79,11 @@ nlohmann::json to_json(const BuildJob& job);
 // Validates and converts a job received from the other side. Throws ProtocolError naming the
 // field at fault (a version mismatch quotes both versions).
 BuildJob parse_build_job(const nlohmann::json& json);
+
+// Names and users reach command lines and file names on the agent: true when `value` holds
+// only what a host name, user name or NixOS configuration name can contain, and does not start
+// with '-'.
+bool is_safe_token(std::string_view value);
 
 // True when `hash` is 64 lowercase hex digits, the only form of content hash on the wire.
 bool is_content_hash(std::string_view hash);

@@ -165,6 +165,9 @@ void SshSession::describe_resolved(const std::string& fallback_host) {
   std::string host = option_string(s, SSH_OPTIONS_HOST);
   m_description = (user.empty() ? std::string() : user + "@") + (host.empty() ? fallback_host : host) + ":" +
                   std::to_string(port);
+  m_verified.host = host.empty() ? fallback_host : host;
+  m_verified.user = user;
+  m_verified.port = static_cast<int>(port);
 }
 
 void SshSession::set_socket_options() {
@@ -198,6 +201,7 @@ void SshSession::verify_host_key(const SshTarget& target) {
   KeyHandle server(raw);
   m_fingerprint = detail::fingerprint_of(server.get());
   std::string server_line = detail::openssh_line_of(server.get());
+  m_verified.pinned_host_key = server_line;
   std::string got = server_line.substr(0, server_line.find(' ')) + " " + m_fingerprint;
   const std::string attack = " This may be a man-in-the-middle attack, or the host was reinstalled: check the "
                              "new key out of band before trusting it.";

@@ -44,6 +44,10 @@ public:
   // "SHA256:…" of the server's host key.
   std::string fingerprint() const { return m_fingerprint; }
 
+  // Where this session went once the ssh config was applied (host, user, port) and the host
+  // key it verified, as "<type> <base64>": how another machine can reach the same host safely.
+  const SshTarget& verified_target() const { return m_verified; }
+
   // Sends an ssh keepalive now and waits for its answer (at most connect_timeout_seconds);
   // false if the session is dead or the peer has been silent for dead_peer_seconds.
   bool keepalive();
@@ -82,6 +86,7 @@ private:
   SshOptions m_options;
   std::string m_description;
   std::string m_fingerprint;
+  SshTarget m_verified;
   bool m_tcp = false;
   Clock::time_point m_last_inbound;
   Clock::time_point m_last_keepalive;

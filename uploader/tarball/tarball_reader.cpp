@@ -108,8 +108,38 @@ private:
   hash::Sha256 m_hasher;
 };
 
+// An uncompressed tar already in memory (rebuilt from a delta), hashed as it is read.
+class MemorySource {
+public:
+  MemorySource(std::string_view tar, std::uint64_t max_bytes) : m_tar(tar) {
+    if (tar.size() > max_bytes) {
+      throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+
+  std::pair<const void*, std::size_t> next() {
+    const std::size_t size = std::min(k_chunk, m_tar.size() - m_offset);
+    const char* data = m_tar.data() + m_offset;
+    m_offset += size;
+    m_hasher.update(data, size);
+    return {data, size};
+  }
+
+  std::uint64_t tar_size() const { return m_tar.size(); }
+  std::string hex_digest() { return m_hasher.hex_digest(); }
+
+  std::exception_ptr failure;
+
+private:
+  static constexpr std::size_t k_chunk = 1 << 20;
+  std::string_view m_tar;
+  std::size_t m_offset = 0;
+  hash::Sha256 m_hasher;
+};
+
+template <typename Source>
 la_ssize_t source_read(archive* a, void* client, const void** buffer) {
-  auto* source = static_cast<ZstdSource*>(client);
+  auto* source = static_cast<Source*>(client);
   try {
     const auto [data, size] = source->next();
     *buffer = data;
@@ -199,10 +229,12 @@ void normalise_mode(archive_entry* e) {
   }
 }
 
+template <typename Source>
 class Unpacker {
 public:
-  Unpacker(int fd, const fs::path& partial, const UnpackLimits& limits)
-      : m_source(fd, limits.max_total_bytes), m_partial(partial), m_limits(limits), m_reader(archive_read_new()),
+  template <typename Input>
+  Unpacker(Input input, const fs::path& partial, const UnpackLimits& limits)
+      : m_source(input, limits.max_total_bytes), m_partial(partial), m_limits(limits), m_reader(archive_read_new()),
         m_disk(archive_write_disk_new()) {
     if (!m_reader || !m_disk) {
       throw Error("libarchive: out of memory creating the tar reader");
@@ -217,7 +249,7 @@ public:
     check_disk(archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                      ARCHIVE_EXTRACT_PERM),
                "configure extraction");
-    check_read(archive_read_open(r, &m_source, nullptr, source_read, nullptr), "open");
+    check_read(archive_read_open(r, &m_source, nullptr, source_read<Source>, nullptr), "open");
 
     UnpackResult result;
     archive_entry* e = nullptr;
@@ -290,16 +322,16 @@ private:
     }
   }
 
-  ZstdSource m_source;
+  Source m_source;
   const fs::path& m_partial;
   const UnpackLimits& m_limits;
   ArchiveReader m_reader;
   ArchiveWriter m_disk;
 };
 
-}  // namespace
-
-UnpackResult unpack(int fd, const fs::path& dest, const std::string& expected_hash, const UnpackLimits& limits) {
+template <typename Source, typename Input>
+UnpackResult unpack_from(Input input, const fs::path& dest, const std::string& expected_hash,
+                         const UnpackLimits& limits) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(dest, ec))) {
     throw DestinationExists("cannot unpack into '" + dest.string() + "': it already exists", std::nullopt);
@@ -316,7 +348,7 @@ UnpackResult unpack(int fd, const fs::path& dest, const std::string& expected_ha
 
   UnpackResult result;
   {
-    Unpacker unpacker(fd, partial.path(), limits);
+    Unpacker<Source> unpacker(input, partial.path(), limits);
     result = unpacker.run();
   }
   if (result.content_hash != expected_hash) {
@@ -335,6 +367,17 @@ UnpackResult unpack(int fd, const fs::path& dest, const std::string& expected_ha
   }
   partial.release();
   return result;
+}
+
+}  // namespace
+
+UnpackResult unpack(int fd, const fs::path& dest, const std::string& expected_hash, const UnpackLimits& limits) {
+  return unpack_from<ZstdSource>(fd, dest, expected_hash, limits);
+}
+
+UnpackResult unpack_tar(std::string_view tar, const fs::path& dest, const std::string& expected_hash,
+                        const UnpackLimits& limits) {
+  return unpack_from<MemorySource>(tar, dest, expected_hash, limits);
 }
 
 }  // namespace fleet::tarball

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace fleet::tarball {
 
@@ -47,5 +48,9 @@ public:
 // depends on the working directory: libarchive's symlink check briefly chdir()s.
 UnpackResult unpack(int fd, const std::filesystem::path& dest, const std::string& expected_hash,
                     const UnpackLimits& limits = {});
+
+// As unpack(), from an uncompressed tar already in memory (one rebuilt from a delta).
+UnpackResult unpack_tar(std::string_view tar, const std::filesystem::path& dest, const std::string& expected_hash,
+                        const UnpackLimits& limits = {});
 
 }  // namespace fleet::tarball
