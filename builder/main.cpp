@@ -8,10 +8,12 @@
 #include "builder/build_command.hpp"
 #include "builder/input_update.hpp"
 #include "builder/receive.hpp"
+#include "builder/relay.hpp"
 #include "builder/secrets/target_secrets.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/exit_code.hpp"
 #include "uploader/protocol/job.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -28,6 +30,9 @@ int main(int argc, char** argv) {
   auto* receive = app.add_subcommand("receive", "Receive a source tarball (.tar.zst) on stdin unless already held");
   std::string hash;
   receive->add_option("--hash", hash, "SHA-256 of the uncompressed tar")->required();
+
+  auto* relay = app.add_subcommand("relay", "Send a held source on to other nodes, as JSON on stdin says; outcomes on stdout");
+  relay->add_option("--hash", hash, "Content hash of the source to send")->required();
 
   app.add_subcommand("build", "Run the build job given as JSON on stdin; events on stdout");
 
@@ -88,6 +93,12 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("receive")) {
       builder::run_receive(hash, paths.state_dir, 0, std::cout);
       return 0;
+    }
+    if (relay->parsed()) {
+      constexpr std::size_t k_max_request = 1 << 20;
+      auto destinations =
+          transfer::parse_relay_request(protocol::read_json_document(std::cin, k_max_request, "the relay request on stdin"));
+      return builder::run_relay(hash, paths.state_dir, destinations, std::cout) == 0 ? 0 : to_int(ExitCode::node_failed);
     }
     if (app.got_subcommand("build")) {
       return builder::run_build(std::cin, paths, events);

@@ -7,10 +7,12 @@
 
 namespace fleet::builder {
 
-// Handles `fleet-builder receive --hash H`. Prints {"hello":"fleet-builder","version":1,
-// "have":true|false} as one line to `out` and flushes. When <state_dir>/sources/H exists it
-// returns without reading `in_fd`; otherwise it unpacks the .tar.zst on `in_fd` into that
-// directory, verifying H, and prints {"received":H,"bytes":<tar size>,"entries":N}. A
+// Handles `fleet-builder receive --hash H` (see uploader/transfer/transfer_messages.hpp). Prints
+// the greeting (whether this node holds H; else the kept tars a delta may be made against) as
+// one line to `out` and flushes. When it holds H it returns without reading `in_fd`; otherwise
+// it reads a payload header and payload from `in_fd` (the whole .tar.zst, or a delta against
+// a kept tar), rebuilds the tar, unpacks it into <state_dir>/sources/H verifying H, keeps the tar,
+// and prints {"received":H,"bytes":<tar size>,"entries":N,"payloadBytes":P,"base":B|null}. A
 // concurrent receive of the same hash that finishes first wins; ours is discarded and this
 // still succeeds. Throws ProtocolError for a malformed H or bad input, Error otherwise.
 void run_receive(const std::string& hash, const std::filesystem::path& state_dir, int in_fd, std::ostream& out);

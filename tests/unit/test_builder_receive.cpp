@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include "builder/receive.hpp"
+#include "builder/source_store.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tree.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/tarball/source_set.hpp"
 #include "uploader/tarball/tarball_reader.hpp"
 #include "uploader/tarball/tarball_writer.hpp"
+#include "uploader/tarball/zstd_delta.hpp"
+#include "uploader/tarball/zstd_stream.hpp"
+#include "uploader/protocol/job.hpp"
+#include "uploader/transfer/transfer_messages.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -13,9 +18,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <sstream>
-#include <thread>
 
 using namespace fleet;
 using fleet::test::list_tree;
@@ -34,38 +37,83 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
   return lines;
 }
 
+// Writes `input` to a file and returns a descriptor reading it from the start.
+int input_fd(const fs::path& file, const std::string& input) {
+  write_file(file, input);
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  return fd;
+}
+
+std::string full_upload(const tarball::PackedTarball& packed) {
+  return transfer::to_line(transfer::PayloadHeader{"", packed.compressed.size()}) + "\n" + packed.compressed;
+}
+
+std::string receive(const std::string& hash, const fs::path& state, const fs::path& scratch, const std::string& input) {
+  const int fd = input_fd(scratch, input);
+  std::ostringstream out;
+  try {
+    builder::run_receive(hash, state, fd, out);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  return out.str();
+}
+
 }  // namespace
 
-TEST_CASE("receive unpacks a new tarball once and then reports it as present") {
+TEST_CASE("receive unpacks a whole tarball once, keeps its tar, and then reports it as present") {
   TempDir tmp;
   write_file(tmp / "src/flake.nix", "{ }\n");
   write_file(tmp / "src/hosts/a.nix", "{ a = 1; }\n");
   const auto packed = tarball::pack(tarball::collect_sources(tmp / "src", {}));
-  write_file(tmp / "upload.tar.zst", packed.compressed);
   const fs::path state = tmp / "state";
-  const int fd = ::open((tmp / "upload.tar.zst").c_str(), O_RDONLY | O_CLOEXEC);
-  REQUIRE(fd >= 0);
 
-  std::ostringstream first;
-  builder::run_receive(packed.content_hash, state, fd, first);
-  const auto lines = json_lines(first.str());
+  const auto lines = json_lines(receive(packed.content_hash, state, tmp / "in", full_upload(packed)));
   REQUIRE(lines.size() == 2);
-  CHECK(lines[0] == nlohmann::json{{"hello", "fleet-builder"}, {"version", 1}, {"have", false}});
-  CHECK(lines[1] == nlohmann::json{{"received", packed.content_hash}, {"bytes", packed.tar_size}, {"entries", 3}});
+  CHECK(lines[0] == nlohmann::json{{"hello", "fleet-builder"}, {"version", protocol::k_protocol_version},
+                                   {"have", false}, {"bases", nlohmann::json::array()}});
+  CHECK(lines[1] == nlohmann::json{{"received", packed.content_hash}, {"bytes", packed.tar_size}, {"entries", 3},
+                                   {"payloadBytes", packed.compressed.size()}, {"base", nullptr}});
   const fs::path dest = state / "sources" / packed.content_hash;
   CHECK(fleet::test::read_file(dest / "hosts/a.nix") == "{ a = 1; }\n");
-  CHECK(std::distance(fs::directory_iterator(state / "sources"), fs::directory_iterator()) == 1);
+  CHECK(tarball::zstd_compress(fleet::test::read_file(state / "sources" / (packed.content_hash + ".tar"))) ==
+        packed.compressed);
 
-  REQUIRE(::lseek(fd, 0, SEEK_SET) == 0);
-  std::ostringstream second;
-  builder::run_receive(packed.content_hash, state, fd, second);
-  CHECK(second.str() == R"({"have":true,"hello":"fleet-builder","version":1})"
-                        "\n");
-  CHECK(::lseek(fd, 0, SEEK_CUR) == 0);
-  ::close(fd);
+  // Holding it, the agent reads nothing: an empty input is fine.
+  const auto again = json_lines(receive(packed.content_hash, state, tmp / "in", ""));
+  REQUIRE(again.size() == 1);
+  CHECK(again[0]["have"] == true);
 }
 
-TEST_CASE("receive refuses a bad hash argument and a tarball that does not match it") {
+TEST_CASE("receive rebuilds a source from a delta against a tar it keeps, and offers its tars as bases") {
+  TempDir tmp;
+  for (int i = 0; i < 200; ++i) {
+    write_file(tmp / ("src/pkgs/file" + std::to_string(i)), std::string(2000, static_cast<char>('a' + i % 26)) + "\n");
+  }
+  const auto first = tarball::pack(tarball::collect_sources(tmp / "src", {}));
+  write_file(tmp / "src/pkgs/file7", "changed\n");
+  const auto second = tarball::pack(tarball::collect_sources(tmp / "src", {}));
+  const fs::path state = tmp / "state";
+  receive(first.content_hash, state, tmp / "in", full_upload(first));
+
+  const std::string base_tar = tarball::zstd_decompress(first.compressed, 1 << 30);
+  const std::string delta = tarball::make_delta(base_tar, tarball::zstd_decompress(second.compressed, 1 << 30));
+  CHECK(delta.size() < second.compressed.size() / 10);
+  const auto lines = json_lines(receive(second.content_hash, state, tmp / "in",
+                                        transfer::to_line(transfer::PayloadHeader{first.content_hash, delta.size()}) +
+                                            "\n" + delta));
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["bases"] == nlohmann::json::array({first.content_hash}));
+  CHECK(lines[1]["base"] == first.content_hash);
+  CHECK(lines[1]["payloadBytes"] == delta.size());
+  CHECK(fleet::test::read_file(state / "sources" / second.content_hash / "pkgs/file7") == "changed\n");
+  CHECK(builder::SourceStore(state).bases() == std::vector<std::string>{second.content_hash, first.content_hash});
+}
+
+TEST_CASE("receive refuses a bad hash, a mismatching tarball, an unknown base, and truncated or extra bytes") {
   TempDir tmp;
   std::ostringstream out;
   CHECK_THROWS_AS(builder::run_receive("../../etc", tmp.path(), -1, out), ProtocolError);
@@ -73,56 +121,34 @@ TEST_CASE("receive refuses a bad hash argument and a tarball that does not match
 
   write_file(tmp / "src/a", "a\n");
   const auto packed = tarball::pack(tarball::collect_sources(tmp / "src", {}));
-  write_file(tmp / "upload.tar.zst", packed.compressed);
-  const int fd = ::open((tmp / "upload.tar.zst").c_str(), O_RDONLY | O_CLOEXEC);
+  const fs::path state = tmp / "state";
   const std::string other(64, 'b');
-  CHECK_THROWS_WITH(builder::run_receive(other, tmp / "state", fd, out), Catch::Contains("hash mismatch"));
-  ::close(fd);
-  CHECK(list_tree(tmp / "state") == "sources dir 755\n");
+  CHECK_THROWS_WITH(receive(other, state, tmp / "in", full_upload(packed)), Catch::Contains("hash mismatch"));
+  CHECK_THROWS_WITH(receive(packed.content_hash, state, tmp / "in",
+                            transfer::to_line(transfer::PayloadHeader{other, 10}) + "\n" + std::string(10, 'x')),
+                    Catch::Contains("does not keep"));
+  CHECK_THROWS_WITH(receive(packed.content_hash, state, tmp / "in", full_upload(packed).substr(0, 60)),
+                    Catch::Contains("truncated"));
+  CHECK_THROWS_WITH(receive(packed.content_hash, state, tmp / "in", full_upload(packed) + "x"),
+                    Catch::Contains("more than"));
+  CHECK_THROWS_WITH(receive(packed.content_hash, state, tmp / "in", "not json\n"), Catch::Contains("not a JSON object"));
+  CHECK(list_tree(state) == "sources dir 755\n");
 }
 
-TEST_CASE("a receive that loses the race to a concurrent one discards its copy and succeeds") {
+TEST_CASE("a source already unpacked but no longer kept as a tar gets its tar back") {
   TempDir tmp;
   write_file(tmp / "src/a", "a\n");
   const auto packed = tarball::pack(tarball::collect_sources(tmp / "src", {}));
   const fs::path sources = tmp / "state/sources";
-  const fs::path dest = sources / packed.content_hash;
+  // As a concurrent receive that won the race, or an older agent, would have left it.
+  write_file(sources / packed.content_hash / "a", "a\n");
 
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  const std::size_t half = packed.compressed.size() / 2;
-  REQUIRE(::write(fds[1], packed.compressed.data(), half) == static_cast<ssize_t>(half));
-  std::ostringstream out;
-  std::exception_ptr failure;
-  std::thread receiver([&] {
-    try {
-      builder::run_receive(packed.content_hash, tmp / "state", fds[0], out);
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  });
-  // Once the partial directory exists, the receive is past its checks and reading the pipe:
-  // the other receive wins now by putting the destination in place.
-  auto partial_exists = [&] {
-    std::error_code ec;
-    return fs::exists(sources, ec) && fs::directory_iterator(sources) != fs::directory_iterator();
-  };
-  for (int i = 0; i < 5000 && !partial_exists(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  REQUIRE(partial_exists());
-  write_file(tmp / "winner/a", "a\n");
-  fs::rename(tmp / "winner", dest);
-  REQUIRE(::write(fds[1], packed.compressed.data() + half, packed.compressed.size() - half) ==
-          static_cast<ssize_t>(packed.compressed.size() - half));
-  ::close(fds[1]);
-  receiver.join();
-  ::close(fds[0]);
-
-  REQUIRE_FALSE(failure);
-  const auto lines = json_lines(out.str());
+  const auto lines = json_lines(receive(packed.content_hash, tmp / "state", tmp / "in", full_upload(packed)));
   REQUIRE(lines.size() == 2);
   CHECK(lines[0]["have"] == false);
-  CHECK(lines[1] == nlohmann::json{{"received", packed.content_hash}, {"bytes", packed.tar_size}, {"entries", 1}});
-  CHECK(list_tree(sources) == packed.content_hash + " dir 755\n" + packed.content_hash + "/a file 644 a\n\n");
+  CHECK(lines[1]["received"] == packed.content_hash);
+  CHECK(builder::SourceStore(tmp / "state").holds(packed.content_hash));
+  CHECK_THROWS_WITH(receive(packed.content_hash, tmp / "other-state", tmp / "in2",
+                            transfer::to_line(transfer::PayloadHeader{"", 4}) + "\nabcd"),
+                    Catch::Contains("not valid zstd"));
 }

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+#include "builder/source_store.hpp"
+
+#include "uploader/base/error.hpp"
+#include "uploader/protocol/job.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <random>
+
+namespace fleet::builder {
+
+namespace fs = std::filesystem;
+
+SourceStore::SourceStore(fs::path state_dir) : m_dir(std::move(state_dir) / "sources") {}
+
+bool SourceStore::holds(const std::string& hash) const {
+  std::error_code ec;
+  return fs::is_directory(fs::symlink_status(tree(hash), ec)) && fs::is_regular_file(fs::symlink_status(tar_path(hash), ec));
+}
+
+std::vector<std::string> SourceStore::bases() const {
+  std::vector<std::pair<fs::file_time_type, std::string>> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(m_dir, ec)) {
+    const auto name = entry.path().filename().string();
+    if (entry.path().extension() != ".tar" || !entry.is_regular_file(ec)) {
+      continue;
+    }
+    const auto hash = name.substr(0, name.size() - 4);
+    if (protocol::is_content_hash(hash)) {
+      found.emplace_back(entry.last_write_time(ec), hash);
+    }
+  }
+  std::sort(found.begin(), found.end(), std::greater<>());
+  std::vector<std::string> hashes;
+  for (auto& [time, hash] : found) {
+    hashes.push_back(std::move(hash));
+  }
+  return hashes;
+}
+
+std::optional<std::string> SourceStore::tar(const std::string& hash) const {
+  std::ifstream in(tar_path(hash), std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    return std::nullopt;
+  }
+  std::error_code ec;
+  fs::last_write_time(tar_path(hash), fs::file_time_type::clock::now(), ec);
+  return data;
+}
+
+void SourceStore::keep_tar(const std::string& hash, std::string_view tar) const {
+  std::error_code ec;
+  fs::create_directories(m_dir, ec);
+  const fs::path final_path = tar_path(hash);
+  const fs::path partial = m_dir / (hash + ".tar.partial-" + std::to_string(std::random_device{}()));
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out.write(tar.data(), static_cast<std::streamsize>(tar.size()));
+    out.close();
+    if (!out) {
+      fs::remove(partial, ec);
+      throw Error("cannot write '" + partial.string() + "'; check free space in the agent's state directory");
+    }
+  }
+  fs::rename(partial, final_path, ec);
+  if (ec) {
+    fs::remove(partial, ec);
+    throw Error("cannot rename '" + partial.string() + "' to '" + final_path.string() + "': " + ec.message());
+  }
+  auto kept = bases();
+  for (std::size_t i = k_kept_tars; i < kept.size(); ++i) {
+    if (kept[i] != hash) {
+      fs::remove(tar_path(kept[i]), ec);
+    }
+  }
+}
+
+}  // namespace fleet::builder
