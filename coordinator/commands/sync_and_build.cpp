@@ -71,6 +71,7 @@ int run_sync_and_build(const SyncOptions& options) {
   view->on_message("packed " + std::to_string(packed.file_count) + " files: " + format_bytes(packed.compressed.size()) +
                    " (source " + packed.content_hash.substr(0, 12) + ")");
 
+  transfer::BaseLookup earlier_tar = [](const std::string&) { return std::optional<std::string>(); };
   ssh::SshOptions ssh;
   ssh.connect_timeout_seconds = config.run.timeouts.connect;
   auto locations = build_locations(config, loaded.plan, options.action);
@@ -79,7 +80,7 @@ int run_sync_and_build(const SyncOptions& options) {
   if (options.update_inputs && !locations.empty()) {
     try {
       auto updated = update_flake_inputs(locations.front(), ssh, sources, packed, config.flake, config.nix_options,
-                                         [&](const std::string& text) { view->on_message(text); });
+                                         earlier_tar, [&](const std::string& text) { view->on_message(text); });
       packed = std::move(updated.packed);
       flake_lock = updated.flake_lock;
       view->on_message("inputs updated on " + locations.front().name + " (source now " + packed.content_hash.substr(0, 12) +
@@ -111,6 +112,7 @@ int run_sync_and_build(const SyncOptions& options) {
     RunInputs inputs;
     inputs.run_id = run_id;
     inputs.tarball = &packed;
+    inputs.earlier_tar = earlier_tar;
     inputs.locations = std::move(locations);
     inputs.flake = config.flake;
     inputs.nix_options = config.nix_options;

@@ -53,6 +53,24 @@ std::string totals(const RunReport& report) {
   return text;
 }
 
+// "source: laptop→b1 9.8 KiB delta · b1→b2 9.8 KiB delta · b1→t3 held": who sent the source where.
+std::string transfers_line(const RunReport& report) {
+  std::string line;
+  for (const auto& transfer : report.transfers) {
+    line += line.empty() ? "source: " : " · ";
+    line += printable(transfer.from) + "→" + printable(transfer.to) + " ";
+    if (transfer.skipped) {
+      line += "held";
+      continue;
+    }
+    line += format_bytes(transfer.bytes) + (transfer.base.empty() ? "" : " delta");
+    if (!transfer.note.empty()) {
+      line += " (" + printable(transfer.note) + ")";
+    }
+  }
+  return line.empty() ? line : line + "\n";
+}
+
 }  // namespace
 
 std::string format_bytes(std::uint64_t bytes) {
@@ -145,7 +163,8 @@ std::string format_summary(const RunReport& report, const std::filesystem::path&
   if (!report.skipped_reason.empty()) {
     text += "\nskipped: " + printable(report.skipped_reason) + "\n";
   }
-  text += "\n" + totals(report) + " · uploaded " + format_bytes(report.uploaded_bytes()) + " · " +
+  text += "\n" + transfers_line(report);
+  text += totals(report) + " · uploaded " + format_bytes(report.uploaded_bytes()) + " · " +
           format_seconds(report.finished - report.started);
   if (!report_path.empty()) {
     text += " · report: " + report_path.string();

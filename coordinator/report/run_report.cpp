@@ -123,7 +123,9 @@ double NodeOutcome::seconds() const {
 std::uint64_t RunReport::uploaded_bytes() const {
   std::uint64_t sum = 0;
   for (const auto& transfer : transfers) {
-    sum += transfer.bytes;
+    if (transfer.from == k_laptop) {
+      sum += transfer.bytes;
+    }
   }
   return sum;
 }
@@ -170,8 +172,14 @@ json to_json(const RunReport& report) {
   }
   json transfers = json::array();
   for (const auto& transfer : report.transfers) {
-    transfers.push_back(
-        {{"from", transfer.from}, {"to", transfer.to}, {"bytes", transfer.bytes}, {"skipped", transfer.skipped}});
+    json entry{{"from", transfer.from}, {"to", transfer.to}, {"bytes", transfer.bytes}, {"skipped", transfer.skipped}};
+    if (!transfer.base.empty()) {
+      entry["base"] = transfer.base;
+    }
+    if (!transfer.note.empty()) {
+      entry["note"] = transfer.note;
+    }
+    transfers.push_back(std::move(entry));
   }
   json result = {{"run", report.run_id},
           {"source", report.source_hash},
@@ -242,7 +250,8 @@ RunReport report_from_json(const json& object) {
   for (std::size_t i = 0; i < transfers.size(); ++i) {
     Reader transfer(transfers[i], "transfers[" + std::to_string(i) + "]");
     report.transfers.push_back(
-        {transfer.string("from"), transfer.string("to"), transfer.count("bytes"), transfer.boolean("skipped")});
+        {transfer.string("from"), transfer.string("to"), transfer.count("bytes"), transfer.boolean("skipped"),
+         transfer.string("base"), transfer.string("note")});
   }
   return report;
 }

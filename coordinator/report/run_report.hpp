@@ -51,12 +51,19 @@ struct NodeOutcome {
   bool operator==(const NodeOutcome&) const = default;
 };
 
-// One tarball transfer to a builder; `skipped` when the receiver already had it.
+// The sender of the transfers that leave the coordinator's own machine.
+inline constexpr const char* k_laptop = "laptop";
+
+// One transfer of the source to a build location, from the laptop or relayed by a node that
+// already held it; `skipped` when the receiver already had it, `base` the tar a delta was made
+// against (empty: the whole .tar.zst), `note` why this source was used when it was a fallback.
 struct TransferRecord {
   std::string from;
   std::string to;
   std::uint64_t bytes = 0;
   bool skipped = false;
+  std::string base{};
+  std::string note{};
 
   bool operator==(const TransferRecord&) const = default;
 };
@@ -75,7 +82,7 @@ struct RunReport {
   std::string flake_lock;      // the flake.lock this run built with, when --update-inputs made it
   std::string notify_error;    // why the --notify command failed, when it did
 
-  // Bytes sent over the wire by the coordinator: the sum of the transfers' bytes.
+  // Bytes the laptop sent: the sum of the bytes of the transfers from "laptop".
   std::uint64_t uploaded_bytes() const;
   // 0 when every node ended "ok" or the whole run was skipped on purpose, 1 otherwise:
   // "rolled-back" and "skipped" nodes count as failures. Exit codes 2 and 3 are decided before a

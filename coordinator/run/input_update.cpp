@@ -51,10 +51,12 @@ tarball::PackedTarball pack_with_file(const tarball::SourceSet& sources, const s
 UpdatedSource update_flake_inputs(const BuildLocation& location, const ssh::SshOptions& ssh,
                                   const tarball::SourceSet& sources, const tarball::PackedTarball& packed,
                                   const std::string& flake, const std::map<std::string, std::string>& nix_options,
+                                  const transfer::BaseLookup& earlier_tar,
                                   const std::function<void(const std::string&)>& on_message) {
   LocationLink link(location, ssh);
   link.connect(on_message);
-  auto transfer = link.upload(packed);
+  transfer::PayloadCache payloads(transfer::HeldSource(packed.content_hash, std::nullopt, packed.compressed), earlier_tar);
+  auto transfer = link.upload(payloads);
   on_message("updating flake inputs on " + location.name +
              (transfer.skipped ? " (it already holds the source)" : " (" + std::to_string(transfer.bytes) + " bytes sent)"));
   UpdatedSource updated;

@@ -5,6 +5,7 @@
 #include "uploader/ssh/ssh_target.hpp"
 #include "uploader/tarball/source_set.hpp"
 #include "uploader/tarball/tarball_writer.hpp"
+#include "uploader/transfer/source_payload.hpp"
 
 #include <functional>
 #include <map>
@@ -27,6 +28,7 @@ struct UpdatedSource {
 UpdatedSource update_flake_inputs(const BuildLocation& location, const ssh::SshOptions& ssh,
                                   const tarball::SourceSet& sources, const tarball::PackedTarball& packed,
                                   const std::string& flake, const std::map<std::string, std::string>& nix_options,
+                                  const transfer::BaseLookup& earlier_tar,
                                   const std::function<void(const std::string&)>& on_message);
 
 // Packs `sources` with the file at `replace_path` (relative to the source root) holding

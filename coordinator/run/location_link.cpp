@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 namespace fleet::coordinator {
@@ -63,28 +64,34 @@ void LocationLink::connect(const std::function<void(const std::string&)>& on_ret
   }
 }
 
-TransferRecord LocationLink::upload(const tarball::PackedTarball& tarball) {
+TransferRecord LocationLink::upload(transfer::PayloadCache& payloads) {
   std::string stderr_text;
-  auto channel = m_session->exec(std::string(k_agent) + " receive --hash " + tarball.content_hash,
+  auto channel = m_session->exec(std::string(k_agent) + " receive --hash " + payloads.hash(),
                                  [&](std::string_view line) { stderr_text += std::string(line) + "\n"; });
-  auto hello_line = channel->read_line(64 * 1024, std::chrono::seconds{m_location.run.timeouts.upload});
-  auto hello = nlohmann::json::parse(hello_line.value_or(""), nullptr, false);
-  if (!hello.is_object() || !hello.contains("have") || !hello["have"].is_boolean()) {
+  const auto timeout = std::chrono::seconds{m_location.run.timeouts.upload};
+  auto hello_line = channel->read_line(64 * 1024, timeout);
+  transfer::ReceiveHello hello;
+  try {
+    hello = transfer::parse_receive_hello(hello_line.value_or(""));
+  } catch (const ProtocolError& e) {
     auto status = channel->wait_exit();
     if (status.code == 127) {
       throw NodeError("fleet-builder is not installed on " + m_session->describe() +
                       ": install it there (the NixOS module in nix/ does) or put it on the login PATH");
     }
     throw NodeError("unexpected answer from fleet-builder receive on " + m_session->describe() + " (" +
-                    ssh::describe(status) + "): '" + hello_line.value_or("") + "' " + stderr_text);
+                    ssh::describe(status) + "): " + e.what() + " " + stderr_text);
   }
-  TransferRecord record{"laptop", m_location.name, 0, hello["have"].get<bool>()};
-  if (!record.skipped) {
-    std::string_view data(tarball.compressed);
+  TransferRecord record{k_laptop, m_location.name, 0, hello.have, "", ""};
+  if (!hello.have) {
+    auto payload = payloads.payload_for(hello);
+    channel->write(transfer::to_line(payload->header) + "\n");
+    std::string_view data(payload->bytes);
     for (std::size_t offset = 0; offset < data.size(); offset += k_upload_chunk) {
       channel->write(data.substr(offset, k_upload_chunk));
     }
     record.bytes = data.size();
+    record.base = payload->header.base;
   }
   channel->send_eof();
   std::string rest = channel->read_all(64 * 1024);
@@ -94,6 +101,41 @@ TransferRecord LocationLink::upload(const tarball::PackedTarball& tarball) {
                     "): " + stderr_text + rest);
   }
   return record;
+}
+
+std::vector<transfer::RelayOutcome> LocationLink::relay(const std::string& hash, const transfer::RelayRequest& request) {
+  std::string stderr_text;
+  auto channel = m_session->exec(std::string(k_agent) + " relay --hash " + hash,
+                                 [&](std::string_view line) { stderr_text += std::string(line) + "\n"; });
+  channel->write(transfer::to_json(request).dump());
+  channel->send_eof();
+  std::vector<transfer::RelayOutcome> outcomes;
+  // Every destination has its own time limit on the relaying node; this bounds a silent one.
+  const auto bound = std::chrono::seconds{request.timeout + m_location.run.timeouts.connect + 60};
+  while (auto line = channel->read_line(64 * 1024, bound)) {
+    try {
+      auto outcome = transfer::parse_relay_outcome(*line);
+      auto named = std::find_if(request.destinations.begin(), request.destinations.end(),
+                                [&](const transfer::RelayDestination& d) { return d.name == outcome.to; });
+      if (named != request.destinations.end()) {
+        outcomes.push_back(std::move(outcome));
+      }
+    } catch (const ProtocolError& e) {
+      stderr_text += std::string("unexpected output: ") + e.what() + "\n";
+    }
+  }
+  auto status = channel->wait_exit();
+  for (const auto& destination : request.destinations) {
+    bool answered = std::any_of(outcomes.begin(), outcomes.end(),
+                                [&](const transfer::RelayOutcome& o) { return o.to == destination.name; });
+    if (!answered) {
+      transfer::RelayOutcome missing;
+      missing.to = destination.name;
+      missing.error = m_location.name + " gave no outcome for it (" + ssh::describe(status) + "): " + stderr_text;
+      outcomes.push_back(std::move(missing));
+    }
+  }
+  return outcomes;
 }
 
 ssh::ExitStatus LocationLink::run_job(const protocol::BuildJob& job, const LineSink& on_line,

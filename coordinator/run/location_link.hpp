@@ -5,12 +5,14 @@
 #include "coordinator/run/build_location.hpp"
 #include "uploader/protocol/job.hpp"
 #include "uploader/ssh/ssh_session.hpp"
-#include "uploader/tarball/tarball_writer.hpp"
+#include "uploader/transfer/relay_messages.hpp"
+#include "uploader/transfer/source_payload.hpp"
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace fleet::coordinator {
 
@@ -28,9 +30,19 @@ public:
   // ssh::SshError once the attempts are used up.
   void connect(const std::function<void(const std::string&)>& on_retry = {});
 
-  // Sends the tarball to `fleet-builder receive` unless the location already holds its hash;
-  // the agent verifies the hash before keeping it. Throws fleet::NodeError on failure.
-  TransferRecord upload(const tarball::PackedTarball& tarball);
+  // Sends the source to `fleet-builder receive` unless the location already holds it: a delta
+  // against a tar it keeps when `payloads` can make one, else the whole .tar.zst. The agent
+  // verifies the hash before keeping it. Throws fleet::NodeError on failure.
+  TransferRecord upload(transfer::PayloadCache& payloads);
+
+  // Has this location send the source `hash`, which it holds, on to `request`'s destinations
+  // (`fleet-builder relay`). Returns one outcome per destination, failed ones included; a
+  // destination the agent said nothing about is a failure naming its exit status.
+  std::vector<transfer::RelayOutcome> relay(const std::string& hash, const transfer::RelayRequest& request);
+
+  // How another node reaches this location: the address the session resolved and the host key
+  // it verified. Valid after connect().
+  const ssh::SshTarget& verified_target() const { return m_session->verified_target(); }
 
   // Runs `fleet-builder build` with `job` on stdin, its timeouts and retries replaced by the
   // location's run settings; each stdout line (an event, unvalidated) goes to `on_line` and each

@@ -3,6 +3,7 @@
 
 #include "coordinator/run/failover.hpp"
 #include "coordinator/run/location_link.hpp"
+#include "coordinator/run/source_distribution.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
 #include "uploader/ssh/ssh_session.hpp"
@@ -31,6 +32,19 @@ constexpr std::size_t k_stderr_tail_bytes = 4096;
 constexpr std::size_t k_confirm_threads = 8;
 constexpr std::chrono::seconds k_confirm_retry{2};
 constexpr std::chrono::seconds k_reattach_grace{300};
+// How many locations one node sends the source on to: enough that a copy reaches 40 locations
+// in three hops, few enough that one node's uplink is not the bottleneck.
+constexpr std::size_t k_relay_fanout = 3;
+
+std::string short_hash(const std::string& hash) { return hash.substr(0, 12); }
+
+std::string describe_transfer(const TransferRecord& transfer) {
+  if (transfer.skipped) {
+    return transfer.to + " already holds this source";
+  }
+  return transfer.to + " got the source from " + transfer.from + ": " + std::to_string(transfer.bytes) + " bytes" +
+         (transfer.base.empty() ? "" : " (delta against " + short_hash(transfer.base) + ")");
+}
 
 // The phase whose success means a target is done: activation, except for `build`, where a
 // delegated target is done once its closure is on it.
@@ -47,7 +61,9 @@ class Execution {
 public:
   Execution(const RunInputs& inputs, RunRecorder& recorder, ProgressView& view)
       : m_inputs(inputs), m_recorder(recorder), m_view(view), m_pool(std::max<std::size_t>(1, inputs.jobs)),
-        m_guard(asio::make_work_guard(m_io)), m_timer(m_io) {}
+        m_guard(asio::make_work_guard(m_io)), m_timer(m_io),
+        m_payloads(transfer::HeldSource(inputs.tarball->content_hash, std::nullopt, inputs.tarball->compressed),
+                   inputs.earlier_tar) {}
 
   void run() {
     for (const auto& location : m_inputs.locations) {
@@ -211,17 +227,133 @@ private:
       }
       if (m_started_jobs) {
         start_job(i);
+      } else if (m_distributing) {
+        m_distribution.need(i, location(i).is_builder);
+        distribute();
       }
     }
-    if (m_pending == 0 && !m_started_jobs) {
+    if (m_pending == 0 && !m_distributing) {
+      m_distributing = true;
+      for (std::size_t j = 0; j < m_runs.size(); ++j) {
+        if (m_runs[j]->reachable) {
+          m_distribution.need(j, location(j).is_builder);
+        }
+      }
+      distribute();
+    }
+    maybe_finish();
+  }
+
+  // Stage 2: the source reaches every location, from the laptop once and then node to node.
+  void distribute() {
+    for (auto& step : m_distribution.next()) {
+      if (step.from) {
+        relay(*step.from, step.to);
+      } else {
+        upload(step.to.front(), step.note);
+      }
+    }
+    if (m_distribution.done() && !m_started_jobs) {
       m_started_jobs = true;
       for (std::size_t j = 0; j < m_runs.size(); ++j) {
-        if (m_runs[j]->reachable && !m_runs[j]->started) {
+        if (m_runs[j]->reachable && !m_runs[j]->started && m_distribution.holds(j)) {
           start_job(j);
         }
       }
     }
+  }
+
+  void upload(std::size_t to, const std::string& note) {
+    ++m_pending;
+    for (const auto& target : location(to).targets) {
+      emit(target.node, Phase::upload, Status::start, "sending the source to " + location(to).name + " from the laptop" +
+                                                          (note.empty() ? "" : " (" + note + ")"));
+    }
+    LocationLink* link = m_runs[to]->link.get();
+    asio::post(m_pool, [this, to, link, note] {
+      try {
+        TransferRecord transfer = link->upload(m_payloads);
+        transfer.note = note;
+        asio::post(m_io, [this, to, transfer] { arrived(to, transfer); });
+      } catch (const std::exception& e) {
+        asio::post(m_io, [this, to, error = std::string(e.what())] {
+          --m_pending;
+          m_distribution.failed(to, std::nullopt, error);
+          if (!fail_over(to, Phase::upload, "could not receive the source: " + error)) {
+            fail_remaining(to, Phase::upload, "sending the source to " + location(to).name + " failed: " + error);
+          }
+          distribute();
+          maybe_finish();
+        });
+      }
+    });
+  }
+
+  void relay(std::size_t from, const std::vector<std::size_t>& to) {
+    ++m_pending;
+    transfer::RelayRequest request;
+    request.timeout = location(from).run.timeouts.upload;
+    std::map<std::string, std::size_t> by_name;
+    for (auto j : to) {
+      const auto& address = m_runs[j]->link->verified_target();
+      // Each destination is named by its index: two locations may share a host name.
+      const std::string name = "location-" + std::to_string(j);
+      by_name[name] = j;
+      request.destinations.push_back({name, address.host, address.user, address.port, address.pinned_host_key});
+      for (const auto& target : location(j).targets) {
+        emit(target.node, Phase::upload, Status::start, location(from).name + " sends the source to " + location(j).name);
+      }
+    }
+    LocationLink* link = m_runs[from]->link.get();
+    asio::post(m_pool, [this, from, link, request, by_name] {
+      std::vector<transfer::RelayOutcome> outcomes;
+      try {
+        outcomes = link->relay(m_inputs.tarball->content_hash, request);
+      } catch (const std::exception& e) {
+        for (const auto& destination : request.destinations) {
+          transfer::RelayOutcome failed;
+          failed.to = destination.name;
+          failed.error = e.what();
+          outcomes.push_back(std::move(failed));
+        }
+      }
+      asio::post(m_io, [this, from, outcomes, by_name] { relayed(from, outcomes, by_name); });
+    });
+  }
+
+  void relayed(std::size_t from, const std::vector<transfer::RelayOutcome>& outcomes,
+               const std::map<std::string, std::size_t>& by_name) {
+    --m_pending;
+    m_distribution.relay_ended(from);
+    for (const auto& outcome : outcomes) {
+      const std::size_t to = by_name.at(outcome.to);
+      if (outcome.ok) {
+        ++m_pending;  // arrived() ends it
+        arrived(to, TransferRecord{location(from).name, location(to).name, outcome.bytes, outcome.had, outcome.base, ""});
+      } else {
+        m_distribution.failed(to, from, location(from).name + ": " + outcome.error);
+        for (const auto& target : location(to).targets) {
+          emit(target.node, Phase::upload, Status::progress,
+               location(from).name + " could not send the source to " + location(to).name + " (" + outcome.error +
+                   "); trying another source");
+        }
+      }
+    }
+    distribute();
     maybe_finish();
+  }
+
+  void arrived(std::size_t to, const TransferRecord& transfer) {
+    --m_pending;
+    m_recorder.add_transfer(transfer);
+    m_distribution.received(to);
+    std::string what = describe_transfer(transfer) + (transfer.note.empty() ? "" : "; " + transfer.note);
+    for (const auto& target : location(to).targets) {
+      if (open(*m_runs[to], target.node)) {
+        emit(target.node, Phase::upload, Status::ok, what);
+      }
+    }
+    distribute();
   }
 
   // Stage 2, on the pool: upload, then the build job, relaying each event as it arrives.
@@ -238,8 +370,13 @@ private:
       return;
     }
     ++m_pending;
-    for (const auto& target : targets) {
-      emit(target.node, Phase::upload, Status::start, "sending the source to " + location(i).name);
+    // A location added after the source went round (failover) gets it from the laptop: every
+    // node that holds it is busy with its own job by now.
+    const bool needs_source = !m_distribution.holds(i);
+    if (needs_source) {
+      for (const auto& target : targets) {
+        emit(target.node, Phase::upload, Status::start, "sending the source to " + location(i).name + " from the laptop");
+      }
     }
     auto job = std::make_shared<protocol::BuildJob>();
     // A second job on the same host in this run needs its own work directory there.
@@ -251,10 +388,16 @@ private:
     job->eval_memory_mb = run.location.eval_memory_mb;
     const std::string name = run.location.name;
     LocationLink* link = run.link.get();
-    asio::post(m_pool, [this, i, link, job, name] {
+    asio::post(m_pool, [this, i, link, job, name, needs_source] {
       try {
-        TransferRecord transfer = link->upload(*m_inputs.tarball);
-        asio::post(m_io, [this, i, transfer] { uploaded(i, transfer); });
+        if (needs_source) {
+          TransferRecord transfer = link->upload(m_payloads);
+          transfer.note = "moved here after the source went round, so sent from the laptop";
+          asio::post(m_io, [this, i, transfer] {
+            ++m_pending;  // arrived() ends it
+            arrived(i, transfer);
+          });
+        }
         auto status = link->run_job(
             *job, [this, i](std::string_view line) { asio::post(m_io, [this, i, l = std::string(line)] { on_line(i, l); }); },
             [this, i](std::string_view line) { asio::post(m_io, [this, i, l = std::string(line)] { on_stderr(i, l); }); });
@@ -267,17 +410,6 @@ private:
         asio::post(m_io, [this, i, error = std::string(e.what())] { job_done(i, error, true); });
       }
     });
-  }
-
-  void uploaded(std::size_t i, const TransferRecord& transfer) {
-    m_recorder.add_transfer(transfer);
-    std::string what = transfer.skipped ? location(i).name + " already holds this source"
-                                        : std::to_string(transfer.bytes) + " bytes sent to " + location(i).name;
-    for (const auto& target : location(i).targets) {
-      if (open(*m_runs[i], target.node)) {
-        emit(target.node, Phase::upload, Status::ok, what);
-      }
-    }
   }
 
   // Agent output is hostile input: only well-formed events about this location's open nodes count.
@@ -446,7 +578,10 @@ private:
   asio::steady_timer m_timer;
   std::vector<std::unique_ptr<LocationRun>> m_runs;
   std::map<std::string, std::string> m_unavailable;  // builder → why, for re-planning
-  std::size_t m_pending = 0;  // connects and jobs under way
+  std::size_t m_pending = 0;  // connects, transfers and jobs under way
+  SourceDistribution m_distribution{k_relay_fanout};
+  transfer::PayloadCache m_payloads;
+  bool m_distributing = false;
   bool m_started_jobs = false;
 };
 

@@ -7,8 +7,10 @@
 #include "coordinator/view/progress_view.hpp"
 #include "uploader/ssh/ssh_target.hpp"
 #include "uploader/tarball/tarball_writer.hpp"
+#include "uploader/transfer/source_payload.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,8 @@ namespace fleet::coordinator {
 struct RunInputs {
   std::string run_id;
   const tarball::PackedTarball* tarball = nullptr;
+  // An earlier tar the laptop still has (to send a delta against it), or nullopt.
+  transfer::BaseLookup earlier_tar = [](const std::string&) { return std::optional<std::string>(); };
   std::vector<BuildLocation> locations;
   std::string flake = ".";
   std::map<std::string, std::string> nix_options;
@@ -30,7 +34,8 @@ struct RunInputs {
 };
 
 // Executes a plan: connects to every build location first (so an unreachable host is known
-// before any build starts), then uploads the source to each and runs its build job. One
+// before any build starts), then has the source reach each (SourceDistribution: the laptop
+// uploads once, a delta when it can, and the nodes relay it), then runs every build job. One
 // io_context thread owns the recorder and the view; blocking SSH work runs on a pool of
 // `jobs` threads and posts its results back. A failed location fails only its own nodes, except
 // that a builder found unreachable, or whose agent dies (its connection drops, it is killed, it

@@ -58,7 +58,7 @@ inline coordinator::RunReport sample_report() {
   recorder.set_built_on("t3", "b1");
   recorder.set_built_on("pi4", "b1");
   recorder.add_transfer({"laptop", "b1", 1258291, false});
-  recorder.add_transfer({"laptop", "t2", 0, true});
+  recorder.add_transfer({"b1", "t2", 18204, false, std::string(64, 'a'), ""});
   for (const auto& event : sample_events()) {
     recorder.on_event(event);
   }
