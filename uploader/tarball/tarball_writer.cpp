@@ -18,6 +18,8 @@ namespace fleet::tarball {
 
 namespace {
 
+constexpr int k_block_size = 256 * 1024;
+
 // Receives the uncompressed tar from libarchive: hashes and compresses it on the way.
 struct TarSink {
   explicit TarSink(std::string& out) : compressor(out) {}
@@ -64,7 +66,7 @@ class Packer {
 public:
   Packer(const SourceSet& sources, PackedTarball& result)
       : m_sources(sources), m_result(result), m_sink(result.compressed), m_writer(archive_write_new()),
-        m_entry(archive_entry_new()), m_buffer(256 * 1024) {
+        m_entry(archive_entry_new()), m_buffer(k_block_size) {
     if (!m_writer || !m_entry) {
       throw Error("libarchive: out of memory creating the tar writer");
     }
@@ -73,6 +75,9 @@ public:
   void run() {
     archive* a = m_writer.get();
     check(archive_write_set_format_pax_restricted(a), "select the pax_restricted format");
+    // Blocks only batch the calls into the sink (the last one is not padded), so a large block
+    // means a few hundred hash and compressor calls per 25 MB instead of thousands.
+    check(archive_write_set_bytes_per_block(a, k_block_size), "set the block size");
     check(archive_write_set_bytes_in_last_block(a, 1), "disable last-block padding");
     check(archive_write_open(a, &m_sink, nullptr, sink_write, nullptr), "open the tar stream");
     for (const std::string& relative : m_sources.paths) {
