@@ -2,9 +2,8 @@
 #include "uploader/tarball/tarball_writer.hpp"
 
 #include "uploader/base/error.hpp"
-#include "uploader/hash/sha256.hpp"
 #include "uploader/tarball/archive_handle.hpp"
-#include "uploader/tarball/zstd_stream.hpp"
+#include "uploader/tarball/hashing_compressor.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -20,12 +19,11 @@ namespace {
 
 constexpr int k_block_size = 256 * 1024;
 
-// Receives the uncompressed tar from libarchive: hashes and compresses it on the way.
+// Receives the uncompressed tar from libarchive and passes it on to be hashed and compressed.
 struct TarSink {
   explicit TarSink(std::string& out) : compressor(out) {}
 
-  hash::Sha256 hasher;
-  ZstdCompressor compressor;
+  HashingCompressor compressor;
   std::uint64_t tar_size = 0;
   std::string error;  // an exception caught in the callback, rethrown after libarchive returns
 };
@@ -33,7 +31,6 @@ struct TarSink {
 la_ssize_t sink_write(archive* a, void* client, const void* buffer, std::size_t length) {
   auto* sink = static_cast<TarSink*>(client);
   try {
-    sink->hasher.update(buffer, length);
     sink->compressor.write(buffer, length);
     sink->tar_size += length;
     return static_cast<la_ssize_t>(length);
@@ -85,9 +82,8 @@ public:
       ++m_result.file_count;
     }
     check(archive_write_close(a), "finish the tar stream");
-    m_sink.compressor.finish();
+    m_result.content_hash = m_sink.compressor.finish();
     m_result.tar_size = m_sink.tar_size;
-    m_result.content_hash = m_sink.hasher.hex_digest();
   }
 
 private:
