@@ -18,6 +18,10 @@ namespace fleet::tarball {
 namespace {
 
 constexpr int k_block_size = 256 * 1024;
+// Address space reserved for the compressed output up front. Pages are only backed by memory
+// once written, so this costs nothing for a small tree, and saves a large one the copies and
+// fresh page faults of growing by doubling (16 MiB touched for an 8 MiB result).
+constexpr std::size_t k_output_reservation = 64 << 20;
 
 // Receives the uncompressed tar from libarchive and passes it on to be hashed and compressed.
 struct TarSink {
@@ -70,6 +74,7 @@ public:
   }
 
   void run() {
+    m_result.compressed.reserve(k_output_reservation);
     archive* a = m_writer.get();
     check(archive_write_set_format_pax_restricted(a), "select the pax_restricted format");
     // Blocks only batch the calls into the sink (the last one is not padded), so a large block
