@@ -42,6 +42,12 @@ int main(int argc, char** argv) {
   auto* plan_command = app.add_subcommand("plan", "Print who builds what, and why; touches nothing");
   add_selection_options(plan_command, plan);
 
+  coordinator::PackOptions pack;
+  auto* pack_command = app.add_subcommand("pack", "Pack the source as sync-and-build would and print its hash and size");
+  pack_command->add_option("-c,--config", pack.config_file, "fleet.json (default: ./fleet.json, searched upward)");
+  pack_command->add_flag("--no-cache", pack.no_cache, "Pack from scratch; leave the tarball cache alone");
+  pack_command->add_flag("--json", pack.json, "Machine-readable output");
+
   coordinator::SecretsOptions secrets;
   auto* secrets_command = app.add_subcommand("secrets", "Manage age-encrypted secrets");
   secrets_command->require_subcommand(1);
@@ -85,6 +91,9 @@ int main(int argc, char** argv) {
         secrets.action = sub->get_name();
       }
       return coordinator::run_secrets_command(secrets);
+    }
+    if (*pack_command) {
+      return coordinator::run_pack_command(pack);
     }
     if (*runs_command) {
       return coordinator::run_runs_command(history);

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # fleet and fleet-builder, built with CMake; the unit tests run as the check phase.
-{ lib, stdenv, cmake, pkg-config, libssh, libarchive, zstd, nlohmann_json, boost, libsodium, cli11, catch2 }:
+{ lib, stdenv, cmake, pkg-config, libssh, libarchive, zstd, nlohmann_json, boost, libsodium, openssl, cli11, catch2 }:
 
 stdenv.mkDerivation {
   pname = "fleet";
@@ -9,7 +9,7 @@ stdenv.mkDerivation {
 
   nativeBuildInputs = [ cmake pkg-config ];
   # catch2 (v2) is found at configure time, since the unit tests are part of the build.
-  buildInputs = [ libssh libarchive zstd nlohmann_json boost libsodium cli11 catch2 ];
+  buildInputs = [ libssh libarchive zstd nlohmann_json boost libsodium openssl cli11 catch2 ];
 
   cmakeFlags = [ "-DFLEET_WERROR=ON" ];
   doCheck = true;

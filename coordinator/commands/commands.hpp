@@ -41,6 +41,18 @@ struct SecretsOptions {
   bool json = false;         // list
 };
 
+// Options of `fleet pack`.
+struct PackOptions {
+  std::string config_file;  // empty: ./fleet.json searched upward
+  bool no_cache = false;    // pack from scratch; neither read nor write the cache
+  bool json = false;
+};
+
+// `fleet pack`: packs the source as sync-and-build would (through the pack cache) and prints
+// its content hash, entry count and sizes, and whether the cache made packing unnecessary.
+// Uploads nothing. Returns 0; throws ConfigError for bad configuration.
+int run_pack_command(const PackOptions& options);
+
 // `fleet secrets`: encrypt stdin to the selected nodes and admins, edit with $EDITOR, rekey to
 // current recipients, list files with their nodes and state. Returns the exit code (list: 1 when
 // a file is out of date or missing); throws ConfigError for bad input.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "coordinator/cache/pack_cache.hpp"
 #include "coordinator/commands/commands.hpp"
 #include "coordinator/commands/loaded_selection.hpp"
 #include "coordinator/report/node_logs.hpp"
@@ -67,9 +68,12 @@ int run_sync_and_build(const SyncOptions& options) {
   }
 
   auto sources = tarball::collect_sources(config.source_dir, config.exclude);
-  auto packed = tarball::pack(sources);
+  auto say = [&](const std::string& text) { view->on_message(text); };
+  auto outcome = pack_with_default_cache(sources, say);
+  auto packed = std::move(outcome.packed);
   view->on_message("packed " + std::to_string(packed.file_count) + " files: " + format_bytes(packed.compressed.size()) +
-                   " (source " + packed.content_hash.substr(0, 12) + ")");
+                   " (source " + packed.content_hash.substr(0, 12) + (outcome.from_cache ? ", unchanged: from the cache" : "") +
+                   ")");
 
   transfer::BaseLookup earlier_tar = [](const std::string&) { return std::optional<std::string>(); };
   ssh::SshOptions ssh;
@@ -82,6 +86,7 @@ int run_sync_and_build(const SyncOptions& options) {
       auto updated = update_flake_inputs(locations.front(), ssh, sources, packed, config.flake, config.nix_options,
                                          earlier_tar, [&](const std::string& text) { view->on_message(text); });
       packed = std::move(updated.packed);
+      remember_tarball(packed, say);
       flake_lock = updated.flake_lock;
       view->on_message("inputs updated on " + locations.front().name + " (source now " + packed.content_hash.substr(0, 12) +
                        ")" + (updated.log.empty() ? "" : ":\n" + updated.log));

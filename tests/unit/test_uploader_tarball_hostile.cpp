@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 

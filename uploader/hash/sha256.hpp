@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <sodium.h>
-
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
+typedef struct evp_md_ctx_st EVP_MD_CTX;
+
 namespace fleet::hash {
 
-// Incremental SHA-256 (libsodium). Feed bytes with update(), then read the digest once with
-// hex_digest(); the object must not be updated after that.
+struct EvpMdCtxFree {
+  void operator()(EVP_MD_CTX* ctx) const noexcept;
+};
+
+// Incremental SHA-256 (OpenSSL libcrypto, which uses the CPU's SHA extensions where present).
+// Feed bytes with update(), then read the digest once with hex_digest(); the object must not be
+// updated after that. Throws fleet::Error when libcrypto fails.
 class Sha256 {
 public:
   Sha256();
@@ -22,7 +28,7 @@ public:
   std::string hex_digest();
 
 private:
-  crypto_hash_sha256_state m_state;
+  std::unique_ptr<EVP_MD_CTX, EvpMdCtxFree> m_ctx;
 };
 
 // SHA-256 of `data` as 64 lowercase hex digits.
