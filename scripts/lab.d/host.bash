@@ -185,7 +185,11 @@ lab_limit_cpu() {
   for pid in $(lab_pids_in_netns "$ino"); do
     echo "$pid" >"$dir/cgroup.procs" 2>/dev/null || true
   done
-  say "$host: cpu limited to ${percent}% of one CPU ($kind cgroup $dir)"
+  if [[ $percent == off ]]; then
+    say "$host: cpu limit lifted ($kind cgroup $dir)"
+  else
+    say "$host: cpu limited to ${percent}% of one CPU ($kind cgroup $dir)"
+  fi
 }
 
 # Deletes HOST's cgroup once its processes are gone (a no-op when it never had one).
