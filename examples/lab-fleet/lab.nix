@@ -5,12 +5,13 @@
 let
   version = "lab-1";
 
-  # Deterministic data shared by every toplevel of a system, so closures overlap like real ones.
-  mkBase = system: derivation {
+  # Deterministic data shared by every toplevel of a system, so closures overlap like real ones:
+  # `seq 1 lines`, ~10 MB by default (scripts/bench-deploy asks for more).
+  mkBase = system: lines: derivation {
     name = "lab-base-data";
     inherit system;
     builder = "/bin/sh";
-    args = [ "-c" "/usr/bin/mkdir -p $out && /usr/bin/seq 1 1500000 > $out/data" ];
+    args = [ "-c" "/usr/bin/mkdir -p $out && /usr/bin/seq 1 ${toString lines} > $out/data" ];
   };
 in
 {
@@ -19,9 +20,10 @@ in
   # cutNetwork: activating it takes the host's network down, as a broken network configuration
   # would, and activating any other configuration brings it back up; slowBuild: seconds the
   # toplevel's build sleeps, so tests can act while a build runs; slowActivation: activating
-  # sleeps that many seconds first; hangActivation: activating never finishes.
+  # sleeps that many seconds first; hangActivation: activating never finishes; baseLines: the
+  # size of the shared base (lines of `seq`, 8 bytes each around a million).
   mkHost = { name, message, system ? "x86_64-linux", failActivation ? false, cutNetwork ? false, slowBuild ? 0,
-              slowActivation ? 0, hangActivation ? false }: {
+              slowActivation ? 0, hangActivation ? false, baseLines ? 1500000 }: {
     config = {
       networking.hostName = name;
       nixpkgs.system = system;
@@ -29,7 +31,7 @@ in
         name = "nixos-system-${name}";
         inherit system message version;
         nodeName = name;
-        base = mkBase system;
+        base = mkBase system baseLines;
         switch = ./switch-to-configuration.sh;
         fail = if failActivation then "1" else "";
         cut = if cutNetwork then "1" else "";

@@ -66,6 +66,7 @@ lab_host_teardown() {
     ip link del dev "$(lab_veth "$host")" 2>/dev/null || true
   fi
   rm -f "$hd/state/holder.pid" "$hd/state/sshd.pid"
+  lab_cgroup_remove "$host"
 }
 
 lab_make_netns() {
@@ -145,4 +146,57 @@ lab_shape() {
   fi
   # The burst must let veth's GSO packets through.
   tc -n "$name" qdisc replace dev eth0 root tbf rate "$rate" burst 64kb latency 50ms
+}
+
+# The cgroup that limits HOST's CPU: cgroup v2 (`cpu.max`) where its cpu controller is available,
+# else the v1 cpu hierarchy (`cpu.cfs_quota_us`). Prints "v2 DIR" or "v1 DIR"; fails when neither.
+lab_cgroup() {
+  local root v1
+  for root in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+    if [[ -f $root/cgroup.controllers ]] && grep -qw cpu "$root/cgroup.controllers"; then
+      printf 'v2 %s/fleet-%s-%s\n' "$root" "$LAB_BRIDGE" "$1"
+      return 0
+    fi
+  done
+  v1=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpu(,|$)/ { print $2; exit }' /proc/mounts)
+  [[ -n $v1 && -f $v1/cpu.cfs_quota_us ]] || return 1
+  printf 'v1 %s/fleet-%s-%s\n' "$v1" "$LAB_BRIDGE" "$1"
+}
+
+# Limits HOST to PERCENT of one CPU ("off" lifts it): its holder, its sshd and everything now in
+# its network namespace move into the host's cgroup, and whatever they start later (every ssh
+# session, hence builds and activations) inherits it. Recreating the host (`up`) drops the limit.
+lab_limit_cpu() {
+  local host=$1 percent=$2 kind dir pid ino period=100000
+  [[ $percent == off || $percent =~ ^[1-9][0-9]*$ ]] || die "limit-cpu: PERCENT must be a positive integer or 'off', not '$percent'"
+  read -r kind dir < <(lab_cgroup "$host") || die "limit-cpu: no cgroup with a cpu controller (v2 cpu.max or v1 cpu.cfs_quota_us)"
+  pid=$(lab_holder_pid "$host") || die "host $host is not running; run 'scripts/lab up'"
+  if [[ $kind == v2 ]]; then
+    grep -qw cpu "${dir%/*}/cgroup.subtree_control" || echo +cpu >"${dir%/*}/cgroup.subtree_control"
+  fi
+  mkdir -p "$dir"
+  if [[ $kind == v2 ]]; then
+    if [[ $percent == off ]]; then echo "max $period" >"$dir/cpu.max"; else echo "$((percent * period / 100)) $period" >"$dir/cpu.max"; fi
+  else
+    echo "$period" >"$dir/cpu.cfs_period_us"
+    if [[ $percent == off ]]; then echo -1 >"$dir/cpu.cfs_quota_us"; else echo "$((percent * period / 100))" >"$dir/cpu.cfs_quota_us"; fi
+  fi
+  ino=$(lab_ns_inode "/proc/$pid/ns/net") || die "host $host has no network namespace"
+  for pid in $(lab_pids_in_netns "$ino"); do
+    echo "$pid" >"$dir/cgroup.procs" 2>/dev/null || true
+  done
+  if [[ $percent == off ]]; then
+    say "$host: cpu limit lifted ($kind cgroup $dir)"
+  else
+    say "$host: cpu limited to ${percent}% of one CPU ($kind cgroup $dir)"
+  fi
+}
+
+# Deletes HOST's cgroup once its processes are gone (a no-op when it never had one).
+lab_cgroup_remove() {
+  local kind dir
+  read -r kind dir < <(lab_cgroup "$1") || return 0
+  if [[ -d $dir ]]; then
+    rmdir "$dir" 2>/dev/null || true
+  fi
 }
