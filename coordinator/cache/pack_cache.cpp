@@ -4,7 +4,9 @@
 #include "coordinator/cache/cache_file.hpp"
 #include "coordinator/cache/source_snapshot.hpp"
 #include "uploader/hash/sha256.hpp"
+#include "uploader/tarball/zstd_delta.hpp"
 #include "uploader/tarball/zstd_stream.hpp"
+#include "uploader/transfer/source_payload.hpp"
 
 #include <archive.h>
 
@@ -145,6 +147,17 @@ void remember_tarball(const tarball::PackedTarball& packed, const std::function<
   } catch (const std::exception& e) {
     tell(warn, "warning: the tarball cache was not updated: " + std::string(e.what()));
   }
+}
+
+std::optional<std::string> cached_tar(const std::string& hash) {
+  try {
+    if (auto compressed = TarballCache(TarballCache::default_dir()).compressed(hash)) {
+      return tarball::zstd_decompress(*compressed, transfer::k_max_tar_bytes);
+    }
+  } catch (const std::exception&) {
+    // Without the cache the receiver gets the whole tarball: slower, never wrong.
+  }
+  return std::nullopt;
 }
 
 }  // namespace fleet::coordinator

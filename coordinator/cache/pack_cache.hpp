@@ -56,4 +56,8 @@ PackOutcome pack_with_default_cache(const tarball::SourceSet& sources,
 // reported to `warn` only.
 void remember_tarball(const tarball::PackedTarball& packed, const std::function<void(const std::string&)>& warn);
 
+// The uncompressed tar of an earlier source kept in the default tarball cache, to make a delta
+// against; nullopt when it is not there (or the cache is unusable).
+std::optional<std::string> cached_tar(const std::string& hash);
+
 }  // namespace fleet::coordinator

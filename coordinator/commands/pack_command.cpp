@@ -24,9 +24,9 @@ int run_pack_command(const PackOptions& options) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const auto& packed = outcome.packed;
   if (options.json) {
-    nlohmann::json out = {{"source", config.source_dir.string()},     {"content_hash", packed.content_hash},
-                          {"file_count", packed.file_count},          {"tar_size", packed.tar_size},
-                          {"compressed_size", packed.compressed.size()}, {"from_cache", outcome.from_cache},
+    nlohmann::json out = {{"source", config.source_dir.string()},  {"contentHash", packed.content_hash},
+                          {"entries", packed.file_count},             {"tarBytes", packed.tar_size},
+                          {"compressedBytes", packed.compressed.size()}, {"fromCache", outcome.from_cache},
                           {"seconds", seconds}};
     std::cout << out.dump(2) << '\n';
   } else {

@@ -75,7 +75,7 @@ int run_sync_and_build(const SyncOptions& options) {
                    " (source " + packed.content_hash.substr(0, 12) + (outcome.from_cache ? ", unchanged: from the cache" : "") +
                    ")");
 
-  transfer::BaseLookup earlier_tar = [](const std::string&) { return std::optional<std::string>(); };
+  const transfer::BaseLookup earlier_tar = cached_tar;
   ssh::SshOptions ssh;
   ssh.connect_timeout_seconds = config.run.timeouts.connect;
   auto locations = build_locations(config, loaded.plan, options.action);
