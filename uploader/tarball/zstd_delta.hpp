@@ -7,17 +7,19 @@
 
 namespace fleet::tarball {
 
-// zstd's "patch-from": `target` compressed as one frame that may refer back into `base`, which
-// both ends hold (an earlier tar of the same tree). Long-distance matching and a window that
-// spans base and target let a one-file change cost about that file's compressed size,
-// whatever the tree's size; the frame carries a checksum of `target`. Throws fleet::Error
+// `target` as a delta against `base`, which both ends hold (an earlier tar of the same tree):
+// the lengths of the prefix and suffix they share, then the bytes between them as one zstd
+// frame that may refer back into `base` (zstd's "patch-from": long-distance matching and a
+// window spanning the base). A one-file change costs about that file's compressed size,
+// whatever the tree's size; the frame carries a checksum of what it holds. Throws fleet::Error
 // on a libzstd failure.
 std::string make_delta(std::string_view base, std::string_view target);
 
 // Reverses make_delta with the same `base`. The result may not exceed `max_size` bytes.
-// Throws fleet::ProtocolError for a corrupt or truncated frame, one made against another
-// base (its checksum does not match), trailing bytes, or output beyond `max_size`.
-std::string apply_delta(std::string_view base, std::string_view frame, std::uint64_t max_size);
+// Throws fleet::ProtocolError for a corrupt or truncated delta, one made against another
+// base (as far as its lengths and checksum can tell; the caller verifies the content hash),
+// trailing bytes, or output beyond `max_size`.
+std::string apply_delta(std::string_view base, std::string_view delta, std::uint64_t max_size);
 
 // Decompresses a whole zstd stream (one or more frames) of at most `max_size` output bytes.
 // Throws fleet::ProtocolError as apply_delta does.
