@@ -69,7 +69,8 @@ std::pair<std::uint64_t, std::uint64_t> parse_delta_header(std::string_view delt
   return {prefix, suffix};
 }
 
-std::string decompress(std::string_view base, std::string_view frames, std::uint64_t max_size) {
+// `base` empty: plain frames; else exactly one frame that refers back into `base`.
+std::string decompress(std::string_view base, std::string_view frames, std::uint64_t max_size, bool is_delta) {
   ZstdDCtx dctx(ZSTD_createDCtx());
   if (!dctx) {
     throw Error("zstd: cannot allocate a decompression context (out of memory?)");
@@ -87,10 +88,10 @@ std::string decompress(std::string_view base, std::string_view frames, std::uint
   bool output_full = false;
   while (in.pos < in.size || (output_full && frame_left != 0)) {
     if (frame_left == 0 && in.pos < in.size) {
-      if (!base.empty() && frames_started > 0) {
+      if (is_delta && frames_started > 0) {
         throw ProtocolError("delta has bytes after its zstd frame");
       }
-      if (!base.empty()) {
+      if (is_delta) {
         // A prefix applies to the next frame only: a delta is exactly one frame.
         check(ZSTD_DCtx_refPrefix(dctx.get(), base.data(), base.size()), "reference the base");
       }
@@ -99,7 +100,7 @@ std::string decompress(std::string_view base, std::string_view frames, std::uint
     ZSTD_outBuffer chunk{buffer.data(), buffer.size(), 0};
     frame_left = ZSTD_decompressStream(dctx.get(), &chunk, &in);
     if (ZSTD_isError(frame_left) != 0U) {
-      throw ProtocolError(std::string(base.empty() ? "tarball is not valid zstd: " : "delta does not apply to its base: ") +
+      throw ProtocolError(std::string(is_delta ? "delta does not apply to its base: " : "tarball is not valid zstd: ") +
                           ZSTD_getErrorName(frame_left));
     }
     if (out.size() + chunk.pos > max_size) {
@@ -128,6 +129,9 @@ std::string make_delta(std::string_view base, std::string_view target) {
       std::mismatch(base.rbegin(), base.rbegin() + static_cast<std::ptrdiff_t>(shared - prefix), target.rbegin()).first -
       base.rbegin());
   const std::string_view middle = target.substr(prefix, target.size() - prefix - suffix);
+  // What the middle replaced: where the old versions of the changed files are, and all a
+  // matcher needs to index (the whole base would cost a pass over it on both ends).
+  const std::string_view replaced = base.substr(prefix, base.size() - prefix - suffix);
 
   ZstdCCtx cctx(ZSTD_createCCtx());
   if (!cctx) {
@@ -135,10 +139,10 @@ std::string make_delta(std::string_view base, std::string_view target) {
   }
   check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, k_delta_level), "set level");
   check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1), "enable checksum");
-  check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, static_cast<int>(window_log(base.size() + middle.size()))),
+  check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, static_cast<int>(window_log(replaced.size() + middle.size()))),
         "set the window");
   check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_enableLongDistanceMatching, 1), "enable long-distance matching");
-  check(ZSTD_CCtx_refPrefix(cctx.get(), base.data(), base.size()), "reference the base");
+  check(ZSTD_CCtx_refPrefix(cctx.get(), replaced.data(), replaced.size()), "reference the base");
   std::string out = delta_header(prefix, suffix);
   const std::size_t header_size = out.size();
   out.resize(header_size + ZSTD_compressBound(middle.size()));
@@ -157,7 +161,8 @@ std::string apply_delta(std::string_view base, std::string_view delta, std::uint
   if (prefix + suffix > max_size) {
     throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(max_size) + " bytes");
   }
-  std::string middle = decompress(base, delta.substr(k_delta_header_size), max_size - prefix - suffix);
+  const std::string_view replaced = base.substr(prefix, base.size() - prefix - suffix);
+  std::string middle = decompress(replaced, delta.substr(k_delta_header_size), max_size - prefix - suffix, true);
   std::string out;
   out.reserve(prefix + middle.size() + suffix);
   out.append(base.substr(0, prefix)).append(middle).append(base.substr(base.size() - suffix));
@@ -165,7 +170,7 @@ std::string apply_delta(std::string_view base, std::string_view delta, std::uint
 }
 
 std::string zstd_decompress(std::string_view frames, std::uint64_t max_size) {
-  return decompress({}, frames, max_size);
+  return decompress({}, frames, max_size, false);
 }
 
 }  // namespace fleet::tarball

@@ -9,8 +9,8 @@ namespace fleet::tarball {
 
 // `target` as a delta against `base`, which both ends hold (an earlier tar of the same tree):
 // the lengths of the prefix and suffix they share, then the bytes between them as one zstd
-// frame that may refer back into `base` (zstd's "patch-from": long-distance matching and a
-// window spanning the base). A one-file change costs about that file's compressed size,
+// frame that may refer back into the span of `base` they replace (zstd's "patch-from":
+// long-distance matching and a window spanning that span). A one-file change costs about that file's compressed size,
 // whatever the tree's size; the frame carries a checksum of what it holds. Throws fleet::Error
 // on a libzstd failure.
 std::string make_delta(std::string_view base, std::string_view target);
