@@ -6,11 +6,13 @@
 #include "builder/phases/delivery.hpp"
 #include "builder/phases/nix_build.hpp"
 #include "builder/phases/nixos_rebuild.hpp"
+#include "builder/source_store.hpp"
 #include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <unistd.h>
 
@@ -73,23 +75,33 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   for (const auto& target : job.targets) {
     targets.push_back({target, "", "", false, {}});
   }
-  auto source = paths.sources() / job.source_hash;
-  if (!std::filesystem::is_directory(source)) {
+  const SourceStore store(paths.state_dir);
+  auto fail_all = [&](const std::string& why) {
     for (auto& t : targets) {
-      events.emit(t.target.node, protocol::Phase::unpack, protocol::Status::fail,
-                  "source " + job.source_hash + " was not received on this host");
+      events.emit(t.target.node, protocol::Phase::unpack, protocol::Status::fail, why);
     }
     return 1;
+  };
+  if (!store.holds(job.source_hash) && !std::filesystem::is_directory(store.tree(job.source_hash))) {
+    return fail_all("source " + job.source_hash + " was not received on this host");
   }
   auto work_dir = paths.run_dir(job.run_id);
   std::filesystem::create_directories(work_dir);
   NixCli nix(job.nix_options);
-  std::string flake_ref = "path:" + (source / job.flake).lexically_normal().string();
-
-  secrets::attach_bundles(targets, source, paths.state_dir, events);
   DeliveryLimits limits{job.timeouts, job.retries};
   std::chrono::seconds build_timeout{job.timeouts.build};
+  // The source unpacks while the targets are probed: both wait on other machines or disks.
+  // (The unpack's brief chdir() is harmless to the probes: their paths are all absolute.)
+  auto unpacking = std::async(std::launch::async, [&store, &job] { return store.ensure_tree(job.source_hash); });
   probe_targets(targets, work_dir, events, limits);
+  std::filesystem::path source;
+  try {
+    source = unpacking.get();
+  } catch (const std::exception& e) {
+    return fail_all("cannot unpack source " + job.source_hash + ": " + e.what());
+  }
+  std::string flake_ref = "path:" + (source / job.flake).lexically_normal().string();
+  secrets::attach_bundles(targets, source, paths.state_dir, events);
   // On a NixOS host a self-building target goes through nixos-rebuild; everything else (and
   // every host without it, such as the lab's) gets nixos-rebuild's steps from the agent.
   std::vector<TargetState*> rebuilt;

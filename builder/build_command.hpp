@@ -12,7 +12,6 @@ namespace fleet::builder {
 struct AgentPaths {
   std::filesystem::path state_dir;  // /var/lib/fleet as root
 
-  std::filesystem::path sources() const { return state_dir / "sources"; }
   std::filesystem::path roots() const { return state_dir / "roots"; }
   std::filesystem::path run_dir(const std::string& run_id) const { return state_dir / "runs" / run_id; }
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "builder/input_update.hpp"
 
+#include "builder/source_store.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
 #include "uploader/base/scratch_dir.hpp"
@@ -34,10 +35,7 @@ void run_update_inputs(const std::string& hash, const std::string& flake, const 
   if (flake.empty() || flake.front() == '/' || flake.find("..") != std::string::npos) {
     throw ProtocolError("--flake must be a relative path inside the source, got '" + flake + "'");
   }
-  fs::path source = paths.sources() / hash;
-  if (!fs::is_directory(source)) {
-    throw NodeError("source " + hash + " was not received on this host; send it first (fleet-builder receive)");
-  }
+  const fs::path source = SourceStore(paths.state_dir).ensure_tree(hash);
   fs::create_directories(paths.state_dir / "runs");
   // Removes the scratch copy whatever happens.
   ScratchDir scratch(paths.state_dir / "runs" / ("update-inputs-" + std::to_string(getpid())));

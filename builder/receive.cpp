@@ -3,7 +3,6 @@
 
 #include "builder/source_store.hpp"
 #include "uploader/base/error.hpp"
-#include "uploader/hash/sha256.hpp"
 #include "uploader/protocol/job.hpp"
 #include "uploader/tarball/tarball_reader.hpp"
 #include "uploader/tarball/zstd_delta.hpp"
@@ -123,16 +122,9 @@ void run_receive(const std::string& hash, const fs::path& state_dir, int in_fd, 
   const auto header = transfer::parse_payload_header(input.line(), transfer::k_max_tar_bytes);
   const std::string payload = input.exactly(header.bytes);
   const std::string tar = rebuild_tar(store, header, payload);
-  tarball::UnpackResult result{hash, tar.size(), 0};
-  try {
-    result = tarball::unpack_tar(tar, store.tree(hash), hash);
-  } catch (const tarball::DestinationExists& e) {
-    // Unpacked already (by a concurrent receive, or before its tar was pruned): only the tar
-    // is missing, and it must be verified here since nothing was unpacked.
-    if (!e.result && hash::sha256_hex(tar) != hash) {
-      throw ProtocolError("tarball content hash mismatch: expected " + hash + ", received " + hash::sha256_hex(tar));
-    }
-  }
+  // Checked, not unpacked: the job that needs the tree unpacks it, so a relay from this node
+  // starts at once and every node unpacks in parallel.
+  const auto result = tarball::check_tar(tar, hash);
   store.keep_tar(hash, tar);
   print_line(out, nlohmann::json{{"received", hash},
                                  {"bytes", result.tar_size},

@@ -3,6 +3,7 @@
 
 #include "uploader/base/error.hpp"
 #include "uploader/protocol/job.hpp"
+#include "uploader/tarball/tarball_reader.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -17,7 +18,24 @@ SourceStore::SourceStore(fs::path state_dir) : m_dir(std::move(state_dir) / "sou
 
 bool SourceStore::holds(const std::string& hash) const {
   std::error_code ec;
-  return fs::is_directory(fs::symlink_status(tree(hash), ec)) && fs::is_regular_file(fs::symlink_status(tar_path(hash), ec));
+  return fs::is_regular_file(fs::symlink_status(tar_path(hash), ec));
+}
+
+fs::path SourceStore::ensure_tree(const std::string& hash) const {
+  std::error_code ec;
+  if (fs::is_directory(fs::symlink_status(tree(hash), ec))) {
+    return tree(hash);
+  }
+  auto kept = tar(hash);
+  if (!kept) {
+    throw NodeError("source " + hash + " was not received on this host; send it first (fleet-builder receive)");
+  }
+  try {
+    tarball::unpack_tar(*kept, tree(hash), hash);
+  } catch (const tarball::DestinationExists&) {
+    // Another job unpacked it first.
+  }
+  return tree(hash);
 }
 
 std::vector<std::string> SourceStore::bases() const {

@@ -10,9 +10,9 @@
 
 namespace fleet::builder {
 
-// The sources an agent holds under <state>/sources: each received source unpacked as <hash>/
-// (what builds read) and the newest few also as <hash>.tar, the bases deltas are made against
-// and what this node relays to others.
+// The sources an agent holds under <state>/sources: each received source as <hash>.tar (the
+// newest few are kept: the bases deltas are made against, and what this node relays to
+// others) and, once a job needs it, unpacked as <hash>/ (what builds read).
 class SourceStore {
 public:
   explicit SourceStore(std::filesystem::path state_dir);
@@ -20,8 +20,14 @@ public:
   std::filesystem::path dir() const { return m_dir; }
   std::filesystem::path tree(const std::string& hash) const { return m_dir / hash; }
 
-  // True when `hash` is unpacked and its tar kept, so this node can both build and relay it.
+  // True when the tar of `hash` is kept (verified when received), so this node can build and
+  // relay it.
   bool holds(const std::string& hash) const;
+
+  // The unpacked tree of `hash`, unpacked from its tar first if need be: a receive only keeps
+  // the tar, so that relaying to other nodes does not wait for an unpack. Throws fleet::NodeError
+  // when neither is here, fleet::ProtocolError when the tar cannot be unpacked safely.
+  std::filesystem::path ensure_tree(const std::string& hash) const;
 
   // Hashes of the kept tars, newest first.
   std::vector<std::string> bases() const;

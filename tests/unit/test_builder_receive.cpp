@@ -77,7 +77,9 @@ TEST_CASE("receive unpacks a whole tarball once, keeps its tar, and then reports
                                    {"have", false}, {"bases", nlohmann::json::array()}});
   CHECK(lines[1] == nlohmann::json{{"received", packed.content_hash}, {"bytes", packed.tar_size}, {"entries", 3},
                                    {"payloadBytes", packed.compressed.size()}, {"base", nullptr}});
-  const fs::path dest = state / "sources" / packed.content_hash;
+  // Kept as a tar; a job unpacks it.
+  CHECK_FALSE(fs::exists(state / "sources" / packed.content_hash));
+  const fs::path dest = builder::SourceStore(state).ensure_tree(packed.content_hash);
   CHECK(fleet::test::read_file(dest / "hosts/a.nix") == "{ a = 1; }\n");
   CHECK(tarball::zstd_compress(fleet::test::read_file(state / "sources" / (packed.content_hash + ".tar"))) ==
         packed.compressed);
@@ -109,7 +111,8 @@ TEST_CASE("receive rebuilds a source from a delta against a tar it keeps, and of
   CHECK(lines[0]["bases"] == nlohmann::json::array({first.content_hash}));
   CHECK(lines[1]["base"] == first.content_hash);
   CHECK(lines[1]["payloadBytes"] == delta.size());
-  CHECK(fleet::test::read_file(state / "sources" / second.content_hash / "pkgs/file7") == "changed\n");
+  CHECK(fleet::test::read_file(builder::SourceStore(state).ensure_tree(second.content_hash) / "pkgs/file7") ==
+        "changed\n");
   CHECK(builder::SourceStore(state).bases() == std::vector<std::string>{second.content_hash, first.content_hash});
 }
 
@@ -135,7 +138,7 @@ TEST_CASE("receive refuses a bad hash, a mismatching tarball, an unknown base, a
   CHECK(list_tree(state) == "sources dir 755\n");
 }
 
-TEST_CASE("a source already unpacked but no longer kept as a tar gets its tar back") {
+TEST_CASE("a source already unpacked but no longer kept as a tar gets its tar back, and hostile ones none") {
   TempDir tmp;
   write_file(tmp / "src/a", "a\n");
   const auto packed = tarball::pack(tarball::collect_sources(tmp / "src", {}));

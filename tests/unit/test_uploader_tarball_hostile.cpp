@@ -107,6 +107,9 @@ struct Lab {
     const std::string tar = raw_tar(entries);
     // The right hash, so only the content checks can stop it.
     expect_rejected(zstd_compress(tar), hash::sha256_hex(tar), reason);
+    // What a receive checks before keeping a tar refuses it too, writing nothing.
+    CHECK_THROWS_AS(check_tar(tar, hash::sha256_hex(tar)), ProtocolError);
+    CHECK(list_tree(work).empty());
   }
 };
 
@@ -197,6 +200,7 @@ TEST_CASE("a tarball may carry outward symlinks but nothing is written through t
   const std::string tar = raw_tar({{"abs", AE_IFLNK, "", lab.outside.string(), ""},
                                    {"rel", AE_IFLNK, "", "../../outside/victim.txt", ""},
                                    {"abs", AE_IFREG, "replaces the link, not the target\n", "", ""}});
+  CHECK(check_tar(tar, hash::sha256_hex(tar)).entries == 3);
   const fs::path file = lab.tmp / "s.tar.zst";
   write_file(file, zstd_compress(tar));
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <set>
 #include <system_error>
 #include <vector>
 
@@ -329,6 +330,68 @@ private:
   ArchiveWriter m_disk;
 };
 
+// Reads every header without writing anything: what unpacking would refuse by name or type,
+// and entries beneath a symlink of the same tarball (writing through it).
+class Checker {
+public:
+  Checker(std::string_view tar, const UnpackLimits& limits)
+      : m_source(tar, limits.max_total_bytes), m_limits(limits), m_reader(archive_read_new()) {
+    if (!m_reader) {
+      throw Error("libarchive: out of memory creating the tar reader");
+    }
+  }
+
+  UnpackResult run() {
+    archive* r = m_reader.get();
+    archive_read_support_format_tar(r);
+    check(archive_read_open(r, &m_source, nullptr, source_read<MemorySource>, nullptr), "open");
+    UnpackResult result;
+    std::set<std::string> symlinks;
+    archive_entry* e = nullptr;
+    for (;;) {
+      const int status = archive_read_next_header(r, &e);
+      if (status == ARCHIVE_EOF) {
+        break;
+      }
+      check(status, "read an entry header of");
+      if (++result.entries > m_limits.max_entries) {
+        throw ProtocolError("tarball has more than the limit of " + std::to_string(m_limits.max_entries) + " entries");
+      }
+      validate_entry(e, m_limits);
+      const std::string name = archive_entry_pathname(e);
+      if (!validate_name(name.c_str()) && archive_entry_filetype(e) != AE_IFDIR) {
+        throw ProtocolError("tarball entry '" + name + "' names the destination directory itself");
+      }
+      for (auto slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
+        if (symlinks.count(name.substr(0, slash)) != 0) {
+          throw ProtocolError("tarball entry '" + name + "' lies beneath the symlink '" + name.substr(0, slash) +
+                              "': writing it would go through the link");
+        }
+      }
+      if (archive_entry_filetype(e) == AE_IFLNK) {
+        symlinks.insert(name.substr(0, name.find_last_not_of('/') + 1));
+      }
+      check(archive_read_data_skip(r), "skip the data of '" + name + "' in");
+    }
+    while (m_source.next().second != 0) {
+    }
+    result.tar_size = m_source.tar_size();
+    result.content_hash = m_source.hex_digest();
+    return result;
+  }
+
+private:
+  void check(int status, const std::string& what) {
+    if (status != ARCHIVE_OK) {
+      throw ProtocolError("cannot " + what + " the tarball: " + archive_error_text(m_reader.get()));
+    }
+  }
+
+  MemorySource m_source;
+  const UnpackLimits& m_limits;
+  ArchiveReader m_reader;
+};
+
 template <typename Source, typename Input>
 UnpackResult unpack_from(Input input, const fs::path& dest, const std::string& expected_hash,
                          const UnpackLimits& limits) {
@@ -378,6 +441,15 @@ UnpackResult unpack(int fd, const fs::path& dest, const std::string& expected_ha
 UnpackResult unpack_tar(std::string_view tar, const fs::path& dest, const std::string& expected_hash,
                         const UnpackLimits& limits) {
   return unpack_from<MemorySource>(tar, dest, expected_hash, limits);
+}
+
+UnpackResult check_tar(std::string_view tar, const std::string& expected_hash, const UnpackLimits& limits) {
+  auto result = Checker(tar, limits).run();
+  if (result.content_hash != expected_hash) {
+    throw ProtocolError("tarball content hash mismatch: expected " + expected_hash + ", received " +
+                        result.content_hash + " (" + std::to_string(result.tar_size) + " tar bytes)");
+  }
+  return result;
 }
 
 }  // namespace fleet::tarball

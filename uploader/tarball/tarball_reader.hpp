@@ -49,6 +49,11 @@ public:
 UnpackResult unpack(int fd, const std::filesystem::path& dest, const std::string& expected_hash,
                     const UnpackLimits& limits = {});
 
+// Checks an uncompressed tar without writing anything: its SHA-256 equals `expected_hash`, and
+// no entry is one unpack() would refuse for its name or type or for lying beneath a symlink of
+// the same tarball. Returns what it read; throws fleet::ProtocolError naming the problem.
+UnpackResult check_tar(std::string_view tar, const std::string& expected_hash, const UnpackLimits& limits = {});
+
 // As unpack(), from an uncompressed tar already in memory (one rebuilt from a delta).
 UnpackResult unpack_tar(std::string_view tar, const std::filesystem::path& dest, const std::string& expected_hash,
                         const UnpackLimits& limits = {});

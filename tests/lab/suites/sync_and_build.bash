@@ -162,9 +162,13 @@ test_hostile_tarballs_are_rejected_whole() {
       hash=$(hostile_tarball "$file" "$kind")
     fi
     rc=0
-    lab exec b1 sh -c "fleet-builder receive --hash $hash <$file" >/dev/null 2>&1 || rc=$?
+    # As a sender speaks to receive: the payload header, then the whole .tar.zst.
+    lab exec b1 sh -c "{ printf '{\"bytes\":%s,\"base\":null}\n' $(stat -c %s "$file"); cat $file; } |
+      fleet-builder receive --hash $hash" >"$LAB_SCRATCH/receive-$kind.out" 2>&1 || rc=$?
     ((rc != 0)) || fail "the $kind tarball was accepted"
-    [[ ! -e $LAB/hosts/b1/var-lib-fleet/sources/$hash ]] || fail "the $kind tarball left its source directory"
+    expect_file_contains "$LAB_SCRATCH/receive-$kind.out" "fleet-builder: error:"
+    [[ ! -e $LAB/hosts/b1/var-lib-fleet/sources/$hash && ! -e $LAB/hosts/b1/var-lib-fleet/sources/$hash.tar ]] \
+      || fail "the $kind tarball was kept"
   done
   [[ -z $(find "$LAB/hosts/b1/var-lib-fleet/sources" -maxdepth 1 -name '*partial*') ]] || fail "partial directories left behind"
   [[ ! -e $LAB/hosts/b1/var-lib-fleet/fleet-hostile-dotdot ]] || fail "'../' escaped"
