@@ -71,3 +71,23 @@ test_a_relay_that_cannot_get_through_falls_back_and_says_so() {
   expect_contains "$OUT" "could not send the source to b2"
   expect_eq ok "$(result_of "$report" t4)" "result of t4"
 }
+
+test_with_delegated_targets_only_the_laptop_talks_to_build_nodes_alone() {
+  local file laptop_ip h before=() count
+  file=$(variant delegated '.nodes.t3.build = "auto"')
+  laptop_ip=$(lab_ip laptop)
+  for h in t1 t2 t3 t4; do
+    before+=("$(grep -c "Accepted publickey for .* from $laptop_ip " "$LAB/hosts/$h/log/sshd.log" || true)")
+  done
+  echo "# delegated" >>"$FLEET_DIR/hosts/t3.nix"
+  deploy -c "$file" --on t1,t2,t3,t4 --report "$LAB_SCRATCH/delegated.json"
+  expect_eq 0 "$RC" "exit code; output: $OUT"
+  local i=0
+  for h in t1 t2 t3 t4; do
+    expect_eq ok "$(result_of "$LAB_SCRATCH/delegated.json" "$h")" "result of $h"
+    count=$(grep -c "Accepted publickey for .* from $laptop_ip " "$LAB/hosts/$h/log/sshd.log" || true)
+    expect_eq "${before[$i]}" "$count" "SSH logins from the laptop on $h"
+    i=$((i + 1))
+  done
+  expect_eq "b1 b2" "$(jq -r '[.transfers[].to] | sort | join(" ")' "$LAB_SCRATCH/delegated.json")" "transfers"
+}
