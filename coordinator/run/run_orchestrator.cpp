@@ -274,7 +274,11 @@ private:
       try {
         TransferRecord transfer = link->upload(m_payloads);
         transfer.note = note;
-        asio::post(m_io, [this, to, transfer] { arrived(to, transfer); });
+        asio::post(m_io, [this, to, transfer] {
+          --m_pending;
+          arrived(to, transfer);
+          maybe_finish();
+        });
       } catch (const std::exception& e) {
         asio::post(m_io, [this, to, error = std::string(e.what())] {
           --m_pending;
@@ -328,7 +332,6 @@ private:
     for (const auto& outcome : outcomes) {
       const std::size_t to = by_name.at(outcome.to);
       if (outcome.ok) {
-        ++m_pending;  // arrived() ends it
         arrived(to, TransferRecord{location(from).name, location(to).name, outcome.bytes, outcome.had, outcome.base, ""});
       } else {
         m_distribution.failed(to, from, location(from).name + ": " + outcome.error);
@@ -344,7 +347,6 @@ private:
   }
 
   void arrived(std::size_t to, const TransferRecord& transfer) {
-    --m_pending;
     m_recorder.add_transfer(transfer);
     m_distribution.received(to);
     std::string what = describe_transfer(transfer) + (transfer.note.empty() ? "" : "; " + transfer.note);
@@ -356,7 +358,8 @@ private:
     distribute();
   }
 
-  // Stage 2, on the pool: upload, then the build job, relaying each event as it arrives.
+  // Stage 3, on the pool: the build job, relaying each event as it arrives (after a laptop
+  // upload for a location that joined once the source had gone round).
   void start_job(std::size_t i) {
     auto& run = *m_runs[i];
     run.started = true;
@@ -393,10 +396,7 @@ private:
         if (needs_source) {
           TransferRecord transfer = link->upload(m_payloads);
           transfer.note = "moved here after the source went round, so sent from the laptop";
-          asio::post(m_io, [this, i, transfer] {
-            ++m_pending;  // arrived() ends it
-            arrived(i, transfer);
-          });
+          asio::post(m_io, [this, i, transfer] { arrived(i, transfer); });
         }
         auto status = link->run_job(
             *job, [this, i](std::string_view line) { asio::post(m_io, [this, i, l = std::string(line)] { on_line(i, l); }); },
