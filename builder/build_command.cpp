@@ -7,6 +7,7 @@
 #include "builder/phases/nix_build.hpp"
 #include "builder/phases/nixos_rebuild.hpp"
 #include "builder/source_store.hpp"
+#include "builder/target_ssh.hpp"
 #include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
@@ -57,6 +58,33 @@ void build_in_batches(std::vector<TargetState>& targets, int eval_memory_mb,
   }
 }
 
+// The job's work directory holds the pinned known_hosts files and the sockets of the
+// connections the probes leave open for sharing: when the job ends, however it ends, those
+// connections are closed (they would linger until idle otherwise) and the directory removed.
+class JobWorkDir {
+public:
+  JobWorkDir(const std::filesystem::path& dir, const std::vector<TargetState>& targets) : m_dir(dir), m_targets(targets) {}
+  JobWorkDir(const JobWorkDir&) = delete;
+  JobWorkDir& operator=(const JobWorkDir&) = delete;
+  ~JobWorkDir() {
+    for (const auto& t : m_targets) {
+      if (t.target.mode == protocol::TargetMode::delegate) {
+        try {
+          make_target_ssh(t.target, m_dir).stop_sharing();
+        } catch (const std::exception&) {
+          // Closes by itself once idle.
+        }
+      }
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(m_dir, ignored);
+  }
+
+private:
+  const std::filesystem::path& m_dir;
+  const std::vector<TargetState>& m_targets;
+};
+
 }  // namespace
 
 std::filesystem::path default_state_dir() {
@@ -87,6 +115,7 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   }
   auto work_dir = paths.run_dir(job.run_id);
   std::filesystem::create_directories(work_dir);
+  JobWorkDir cleanup{work_dir, targets};
   NixCli nix(job.nix_options);
   DeliveryLimits limits{job.timeouts, job.retries};
   std::chrono::seconds build_timeout{job.timeouts.build};
@@ -120,8 +149,6 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
     deliver_targets(batch, nix, paths.state_dir, work_dir, k_deliver_parallel, events, limits);
   }, events);
 
-  std::error_code ignored;
-  std::filesystem::remove_all(work_dir, ignored);
   auto failed = [](const TargetState& t) { return t.failed; };
   bool all_ok = std::none_of(own_steps.begin(), own_steps.end(), failed) &&
                 std::none_of(rebuilt.begin(), rebuilt.end(), [](const TargetState* t) { return t->failed; });

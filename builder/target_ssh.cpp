@@ -2,13 +2,33 @@
 #include "builder/target_ssh.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/base/process.hpp"
+#include "uploader/hash/sha256.hpp"
 
 #include <fstream>
 
 namespace fleet::builder {
 
+namespace {
+
+// Idle seconds after which a shared connection closes by itself, should nobody stop it.
+constexpr int k_sharing_persist_seconds = 30;
+// sun_path holds 108 bytes; OpenSSH appends 17 while it sets the socket up.
+constexpr std::size_t k_max_socket_path = 90;
+
+}  // namespace
+
 std::vector<std::string> TargetSsh::command(const std::string& remote_command) const {
   std::vector<std::string> argv{"ssh"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.insert(argv.end(), sharing.begin(), sharing.end());
+  argv.insert(argv.end(), {destination, "--", remote_command});
+  return argv;
+}
+
+std::vector<std::string> TargetSsh::fresh_command(const std::string& remote_command) const {
+  // OpenSSH keeps the first value of an option, so these win over anything later.
+  std::vector<std::string> argv{"ssh", "-o", "ControlMaster=no", "-o", "ControlPath=none"};
   argv.insert(argv.end(), options.begin(), options.end());
   argv.insert(argv.end(), {destination, "--", remote_command});
   return argv;
@@ -16,10 +36,24 @@ std::vector<std::string> TargetSsh::command(const std::string& remote_command) c
 
 std::string TargetSsh::nix_sshopts() const {
   std::string joined;
-  for (const auto& option : options) {
-    joined += (joined.empty() ? "" : " ") + option;
+  for (const auto* list : {&options, &sharing}) {
+    for (const auto& option : *list) {
+      joined += (joined.empty() ? "" : " ") + option;
+    }
   }
   return joined;
+}
+
+void TargetSsh::stop_sharing() const {
+  if (sharing.empty()) {
+    return;
+  }
+  std::vector<std::string> argv{"ssh"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.insert(argv.end(), sharing.begin(), sharing.end());
+  argv.insert(argv.end(), {"-O", "exit", destination});
+  // Without an open connection this fails at once, which is fine.
+  run_process({argv, {}, "", std::chrono::seconds{10}});
 }
 
 TargetSsh make_target_ssh(const protocol::JobTarget& target, const std::filesystem::path& work_dir) {
@@ -46,6 +80,11 @@ TargetSsh make_target_ssh(const protocol::JobTarget& target, const std::filesyst
     ssh.options.insert(ssh.options.end(), {"-o", "HostKeyAlias=fleet-" + target.node, "-o",
                                            "UserKnownHostsFile=" + file.string(), "-o",
                                            "GlobalKnownHostsFile=/dev/null"});
+  }
+  const auto socket = work_dir / ("ssh-" + hash::sha256_hex(ssh.destination + " " + std::to_string(target.port)).substr(0, 12));
+  if (socket.string().size() <= k_max_socket_path) {
+    ssh.sharing = {"-o", "ControlMaster=auto", "-o", "ControlPath=" + socket.string(), "-o",
+                   "ControlPersist=" + std::to_string(k_sharing_persist_seconds)};
   }
   return ssh;
 }

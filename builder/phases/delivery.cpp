@@ -72,7 +72,7 @@ void confirm_remote(const TargetSsh& ssh, const std::string& id, int confirm_tim
                     EventWriter& events) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{confirm_timeout};
   while (std::chrono::steady_clock::now() < deadline) {
-    auto result = run_process({ssh.command("fleet-builder confirm --id " + shell_quote(id)), {}, "", k_confirm_timeout});
+    auto result = run_process({ssh.fresh_command("fleet-builder confirm --id " + shell_quote(id)), {}, "", k_confirm_timeout});
     if (result.ok()) {
       events.emit(node, Phase::activate, Status::progress, "confirmed over a new SSH connection");
       return;
@@ -142,7 +142,7 @@ void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix
          std::chrono::steady_clock::now() < reattach_deadline) {
     std::this_thread::sleep_for(k_confirm_retry);
     std::string attach = "fleet-builder attach --id " + shell_quote(activation_id) + " --from " + std::to_string(lines);
-    result = run_process({ssh.command(attach), {}, "", ssh_timeout}, on_line);
+    result = run_process({ssh.fresh_command(attach), {}, "", ssh_timeout}, on_line);
   }
   if (confirmer.joinable()) {
     confirmer.join();
@@ -209,6 +209,7 @@ void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const
       if (!state.failed && state.target.action != "build") {
         activate_remote(ssh, state, nix, limits, events);
       }
+      ssh.stop_sharing();
     } catch (const std::exception& e) {
       state.failed = true;
       events.emit(state.target.node, Phase::copy, Status::fail, e.what());
