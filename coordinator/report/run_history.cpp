@@ -173,7 +173,7 @@ nlohmann::json run_list_json(const std::vector<HistoryEntry>& history) {
     const RunReport& r = entry.report;
     auto c = counts(r);
     nlohmann::json item = {{"run", r.run_id},
-                           {"startedAt", format_utc(r.started, k_time_format)},
+                           {"startedAt", format_utc(r.started, k_iso8601_utc)},
                            {"started", r.started},
                            {"source", r.source_hash},
                            {"action", r.action},

@@ -186,7 +186,7 @@ json to_json(const RunReport& report) {
           {"action", report.action},
           {"configFile", report.config_file},
           {"started", round_ms(report.started)},
-          {"startedAt", format_utc(report.started, "%Y-%m-%dT%H:%M:%SZ")},
+          {"startedAt", format_utc(report.started, k_iso8601_utc)},
           {"finished", round_ms(report.finished)},
           {"durationSeconds", round_ms(report.finished - report.started)},
           {"exitCode", report.exit_code()},

@@ -129,6 +129,9 @@ std::string format_bytes(std::uint64_t bytes);
 // `ts` (seconds since the epoch) in UTC, formatted by strftime's `format`.
 std::string format_utc(double ts, const char* format);
 
+// ISO 8601 in UTC ("2026-11-21T23:00:00Z"), the form of every timestamp fleet prints as JSON.
+inline constexpr const char* k_iso8601_utc = "%Y-%m-%dT%H:%M:%SZ";
+
 // "0.4s", "12.3s", "2m05s", "1h02m".
 std::string format_seconds(double seconds);
 

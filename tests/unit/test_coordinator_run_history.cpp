@@ -71,6 +71,9 @@ TEST_CASE("the history lists saved runs oldest first and finds the last success"
   CHECK(json[1]["failed"] == 1);
   CHECK(json[1]["exitCode"] == 1);
   CHECK(json[2]["ok"] == 2);
+  // The same ISO 8601 form as the report's own startedAt.
+  CHECK(json[0]["startedAt"] == to_json(history[0].report)["startedAt"]);
+  CHECK(json[0]["startedAt"].get<std::string>().back() == 'Z');
 
   CHECK(find_run(history, "").report.run_id == "20261123T230000Z-0003");
   CHECK(find_run(history, "20261122").report.run_id == "20261122T230000Z-0002");
