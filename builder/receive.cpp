@@ -125,7 +125,7 @@ void run_receive(const std::string& hash, const fs::path& state_dir, int in_fd, 
   // Checked, not unpacked: the job that needs the tree unpacks it, so a relay from this node
   // starts at once and every node unpacks in parallel.
   const auto result = tarball::check_tar(tar, hash);
-  store.keep_tar(hash, tar);
+  store.keep_tar(hash, tar, header.base.empty() ? std::optional<std::string_view>(payload) : std::nullopt);
   print_line(out, nlohmann::json{{"received", hash},
                                  {"bytes", result.tar_size},
                                  {"entries", result.entries},

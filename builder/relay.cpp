@@ -74,7 +74,7 @@ int run_relay(const std::string& hash, const std::filesystem::path& state_dir, c
     throw Error("this node does not hold source " + hash + " (unpacked and as a tar), so it cannot relay it");
   }
   auto work_dir = ScratchDir::create_in(state_dir, "relay-");
-  transfer::PayloadCache payloads(transfer::HeldSource(hash, std::move(tar), std::nullopt),
+  transfer::PayloadCache payloads(transfer::HeldSource(hash, std::move(tar), store.compressed(hash)),
                                   [&store](const std::string& base) { return store.tar(base); });
   std::mutex out_mutex;
   bool all_ok = true;

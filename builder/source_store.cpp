@@ -73,30 +73,47 @@ std::optional<std::string> SourceStore::tar(const std::string& hash) const {
   return data;
 }
 
-void SourceStore::keep_tar(const std::string& hash, std::string_view tar) const {
+void SourceStore::keep_tar(const std::string& hash, std::string_view tar, std::optional<std::string_view> compressed) const {
   std::error_code ec;
   fs::create_directories(m_dir, ec);
-  const fs::path final_path = tar_path(hash);
-  const fs::path partial = m_dir / (hash + ".tar.partial-" + std::to_string(std::random_device{}()));
+  write_atomically(tar_path(hash), tar);
+  if (compressed) {
+    write_atomically(compressed_path(hash), *compressed);
+  }
+  auto kept = bases();
+  for (std::size_t i = k_kept_tars; i < kept.size(); ++i) {
+    if (kept[i] != hash) {
+      fs::remove(tar_path(kept[i]), ec);
+      fs::remove(compressed_path(kept[i]), ec);
+    }
+  }
+}
+
+std::optional<std::string> SourceStore::compressed(const std::string& hash) const {
+  std::ifstream in(compressed_path(hash), std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return in.bad() ? std::nullopt : std::optional<std::string>(std::move(data));
+}
+
+void SourceStore::write_atomically(const fs::path& path, std::string_view data) const {
+  std::error_code ec;
+  const fs::path partial = path.string() + ".partial-" + std::to_string(std::random_device{}());
   {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    out.write(tar.data(), static_cast<std::streamsize>(tar.size()));
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
     out.close();
     if (!out) {
       fs::remove(partial, ec);
       throw Error("cannot write '" + partial.string() + "'; check free space in the agent's state directory");
     }
   }
-  fs::rename(partial, final_path, ec);
+  fs::rename(partial, path, ec);
   if (ec) {
     fs::remove(partial, ec);
-    throw Error("cannot rename '" + partial.string() + "' to '" + final_path.string() + "': " + ec.message());
-  }
-  auto kept = bases();
-  for (std::size_t i = k_kept_tars; i < kept.size(); ++i) {
-    if (kept[i] != hash) {
-      fs::remove(tar_path(kept[i]), ec);
-    }
+    throw Error("cannot rename '" + partial.string() + "' to '" + path.string() + "': " + ec.message());
   }
 }
 

@@ -12,7 +12,8 @@ namespace fleet::builder {
 
 // The sources an agent holds under <state>/sources: each received source as <hash>.tar (the
 // newest few are kept: the bases deltas are made against, and what this node relays to
-// others) and, once a job needs it, unpacked as <hash>/ (what builds read).
+// others; with <hash>.tar.zst when it came whole) and, once a job needs it, unpacked as
+// <hash>/ (what builds read).
 class SourceStore {
 public:
   explicit SourceStore(std::filesystem::path state_dir);
@@ -35,14 +36,21 @@ public:
   // The kept tar called `hash`, or nullopt. Reading it marks it as recently used.
   std::optional<std::string> tar(const std::string& hash) const;
 
-  // Keeps `tar` (already verified to be `hash`) atomically, then removes the least recently
-  // used tars beyond k_kept_tars. Throws fleet::Error when it cannot be written.
-  void keep_tar(const std::string& hash, std::string_view tar) const;
+  // Keeps `tar` (already verified to be `hash`) atomically, and the .tar.zst it came as when
+  // given (relayed as it is, not compressed again), then removes the least recently used tars
+  // beyond k_kept_tars. Throws fleet::Error when it cannot be written.
+  void keep_tar(const std::string& hash, std::string_view tar,
+                std::optional<std::string_view> compressed = std::nullopt) const;
+
+  // The .tar.zst kept with the tar `hash`, or nullopt.
+  std::optional<std::string> compressed(const std::string& hash) const;
 
   static constexpr std::size_t k_kept_tars = 3;
 
 private:
   std::filesystem::path tar_path(const std::string& hash) const { return m_dir / (hash + ".tar"); }
+  std::filesystem::path compressed_path(const std::string& hash) const { return m_dir / (hash + ".tar.zst"); }
+  void write_atomically(const std::filesystem::path& path, std::string_view data) const;
 
   std::filesystem::path m_dir;
 };

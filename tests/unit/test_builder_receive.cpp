@@ -18,7 +18,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 using namespace fleet;
 using fleet::test::list_tree;
@@ -83,6 +85,8 @@ TEST_CASE("receive unpacks a whole tarball once, keeps its tar, and then reports
   CHECK(fleet::test::read_file(dest / "hosts/a.nix") == "{ a = 1; }\n");
   CHECK(tarball::zstd_compress(fleet::test::read_file(state / "sources" / (packed.content_hash + ".tar"))) ==
         packed.compressed);
+  // It came whole: kept as it came too, to be relayed without compressing it again.
+  CHECK(builder::SourceStore(state).compressed(packed.content_hash) == packed.compressed);
 
   // Holding it, the agent reads nothing: an empty input is fine.
   const auto again = json_lines(receive(packed.content_hash, state, tmp / "in", ""));
@@ -114,6 +118,7 @@ TEST_CASE("receive rebuilds a source from a delta against a tar it keeps, and of
   CHECK(fleet::test::read_file(builder::SourceStore(state).ensure_tree(second.content_hash) / "pkgs/file7") ==
         "changed\n");
   CHECK(builder::SourceStore(state).bases() == std::vector<std::string>{second.content_hash, first.content_hash});
+  CHECK_FALSE(builder::SourceStore(state).compressed(second.content_hash));
 }
 
 TEST_CASE("receive refuses a bad hash, a mismatching tarball, an unknown base, and truncated or extra bytes") {
@@ -154,4 +159,21 @@ TEST_CASE("a source already unpacked but no longer kept as a tar gets its tar ba
   CHECK_THROWS_WITH(receive(packed.content_hash, tmp / "other-state", tmp / "in2",
                             transfer::to_line(transfer::PayloadHeader{"", 4}) + "\nabcd"),
                     Catch::Contains("not valid zstd"));
+}
+
+TEST_CASE("the source store keeps the newest tars only, with what came along with them") {
+  TempDir tmp;
+  const builder::SourceStore store(tmp / "state");
+  std::vector<std::string> hashes;
+  for (char c : std::string("abcd")) {
+    hashes.emplace_back(64, c);
+    store.keep_tar(hashes.back(), std::string(10, c), std::string(3, c));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // distinct mtimes
+  }
+  CHECK(store.bases() == std::vector<std::string>{hashes[3], hashes[2], hashes[1]});
+  CHECK_FALSE(store.tar(hashes[0]));
+  CHECK_FALSE(store.compressed(hashes[0]));
+  CHECK(store.compressed(hashes[1]) == std::string(3, 'b'));
+  CHECK(store.holds(hashes[3]));
+  CHECK_THROWS_AS(store.ensure_tree(hashes[0]), NodeError);
 }
