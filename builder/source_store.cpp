@@ -2,13 +2,11 @@
 #include "builder/source_store.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/base/file_io.hpp"
 #include "uploader/protocol/job.hpp"
 #include "uploader/tarball/tarball_reader.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
-#include <random>
 
 namespace fleet::builder {
 
@@ -60,26 +58,19 @@ std::vector<std::string> SourceStore::bases() const {
 }
 
 std::optional<std::string> SourceStore::tar(const std::string& hash) const {
-  std::ifstream in(tar_path(hash), std::ios::binary);
-  if (!in) {
-    return std::nullopt;
+  auto data = read_whole_file(tar_path(hash));
+  if (data) {
+    touch_file(tar_path(hash));
   }
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    return std::nullopt;
-  }
-  std::error_code ec;
-  fs::last_write_time(tar_path(hash), fs::file_time_type::clock::now(), ec);
   return data;
 }
 
 void SourceStore::keep_tar(const std::string& hash, std::string_view tar, std::optional<std::string_view> compressed) const {
-  std::error_code ec;
-  fs::create_directories(m_dir, ec);
-  write_atomically(tar_path(hash), tar);
+  write_file_atomically(tar_path(hash), tar);
   if (compressed) {
-    write_atomically(compressed_path(hash), *compressed);
+    write_file_atomically(compressed_path(hash), *compressed);
   }
+  std::error_code ec;
   auto kept = bases();
   for (std::size_t i = k_kept_tars; i < kept.size(); ++i) {
     if (kept[i] != hash) {
@@ -90,31 +81,7 @@ void SourceStore::keep_tar(const std::string& hash, std::string_view tar, std::o
 }
 
 std::optional<std::string> SourceStore::compressed(const std::string& hash) const {
-  std::ifstream in(compressed_path(hash), std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return in.bad() ? std::nullopt : std::optional<std::string>(std::move(data));
-}
-
-void SourceStore::write_atomically(const fs::path& path, std::string_view data) const {
-  std::error_code ec;
-  const fs::path partial = path.string() + ".partial-" + std::to_string(std::random_device{}());
-  {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.close();
-    if (!out) {
-      fs::remove(partial, ec);
-      throw Error("cannot write '" + partial.string() + "'; check free space in the agent's state directory");
-    }
-  }
-  fs::rename(partial, path, ec);
-  if (ec) {
-    fs::remove(partial, ec);
-    throw Error("cannot rename '" + partial.string() + "' to '" + path.string() + "': " + ec.message());
-  }
+  return read_whole_file(compressed_path(hash));
 }
 
 }  // namespace fleet::builder

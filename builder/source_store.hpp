@@ -50,7 +50,6 @@ public:
 private:
   std::filesystem::path tar_path(const std::string& hash) const { return m_dir / (hash + ".tar"); }
   std::filesystem::path compressed_path(const std::string& hash) const { return m_dir / (hash + ".tar.zst"); }
-  void write_atomically(const std::filesystem::path& path, std::string_view data) const;
 
   std::filesystem::path m_dir;
 };

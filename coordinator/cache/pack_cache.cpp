@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/cache/pack_cache.hpp"
 
-#include "coordinator/cache/cache_file.hpp"
 #include "coordinator/cache/source_snapshot.hpp"
+#include "uploader/base/file_io.hpp"
 #include "uploader/hash/sha256.hpp"
+#include "uploader/protocol/job.hpp"
 #include "uploader/tarball/zstd_delta.hpp"
 #include "uploader/tarball/zstd_stream.hpp"
 #include "uploader/transfer/source_payload.hpp"
@@ -70,7 +71,7 @@ std::optional<Manifest> decode(std::string_view text) {
   Manifest manifest;
   auto written = line_value(text, pos, "written");
   auto hash = line_value(text, pos, "hash");
-  if (!written || !hash || !is_content_hash(*hash)) {
+  if (!written || !hash || !protocol::is_content_hash(*hash)) {
     return std::nullopt;
   }
   auto [end, error] = std::from_chars(written->data(), written->data() + written->size(), manifest.written_ns);
@@ -105,7 +106,7 @@ PackOutcome PackCache::pack(const tarball::SourceSet& sources, const std::functi
   const fs::path manifest_path = m_tarballs.dir() / "pack" / (hash::sha256_hex(root) + ".manifest");
 
   if (snapshot) {
-    const auto stored_text = read_cache_file(manifest_path);
+    const auto stored_text = read_whole_file(manifest_path);
     const auto stored = stored_text ? decode(*stored_text) : std::nullopt;
     // A manifest from the future (the clock was wrong) vouches for nothing.
     if (stored && stored->written_ns <= taken_ns && stored->snapshot == snapshot->text &&
@@ -121,7 +122,7 @@ PackOutcome PackCache::pack(const tarball::SourceSet& sources, const std::functi
   try {
     m_tarballs.put(outcome.packed);
     if (snapshot) {
-      write_cache_file(manifest_path, encode({taken_ns, outcome.packed.content_hash, snapshot->text}));
+      write_file_atomically(manifest_path, encode({taken_ns, outcome.packed.content_hash, snapshot->text}));
     }
   } catch (const std::exception& e) {
     tell(warn, "warning: the tarball cache was not updated: " + std::string(e.what()));

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/cache/tarball_cache.hpp"
 
-#include "coordinator/cache/cache_file.hpp"
 #include "uploader/base/error.hpp"
+#include "uploader/base/file_io.hpp"
 #include "uploader/hash/sha256.hpp"
+#include "uploader/protocol/job.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -57,7 +58,7 @@ fs::path TarballCache::sidecar_path(const std::string& hash) const {
 }
 
 void TarballCache::put(const tarball::PackedTarball& packed) {
-  if (!is_content_hash(packed.content_hash)) {
+  if (!protocol::is_content_hash(packed.content_hash)) {
     throw Error("refusing to cache a tarball whose content hash '" + packed.content_hash +
                 "' is not 64 lowercase hex digits");
   }
@@ -69,8 +70,8 @@ void TarballCache::put(const tarball::PackedTarball& packed) {
                                   {"compressed_sha256", hash::sha256_hex(packed.compressed)}};
   // Tarball first: a sidecar never describes bytes that are not there yet, and a tarball
   // without a matching sidecar is a miss.
-  write_cache_file(tarball_path(packed.content_hash), packed.compressed);
-  write_cache_file(sidecar_path(packed.content_hash), sidecar.dump() + "\n");
+  write_file_atomically(tarball_path(packed.content_hash), packed.compressed);
+  write_file_atomically(sidecar_path(packed.content_hash), sidecar.dump() + "\n");
   prune(packed.content_hash);
 }
 
@@ -83,10 +84,10 @@ std::optional<std::string> TarballCache::compressed(const std::string& hash) con
 }
 
 std::optional<tarball::PackedTarball> TarballCache::packed(const std::string& hash) const {
-  if (!is_content_hash(hash)) {
+  if (!protocol::is_content_hash(hash)) {
     return std::nullopt;
   }
-  auto sidecar_text = read_cache_file(sidecar_path(hash));
+  auto sidecar_text = read_whole_file(sidecar_path(hash));
   if (!sidecar_text) {
     return std::nullopt;
   }
@@ -105,11 +106,11 @@ std::optional<tarball::PackedTarball> TarballCache::packed(const std::string& ha
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
   }
-  auto bytes = read_cache_file(tarball_path(hash));
+  auto bytes = read_whole_file(tarball_path(hash));
   if (!bytes || bytes->size() != compressed_size || hash::sha256_hex(*bytes) != compressed_sha256) {
     return std::nullopt;
   }
-  touch_cache_file(tarball_path(hash));
+  touch_file(tarball_path(hash));
   result.content_hash = hash;
   result.compressed = std::move(*bytes);
   return result;

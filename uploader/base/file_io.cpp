@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "coordinator/cache/cache_file.hpp"
+#include "uploader/base/file_io.hpp"
 
 #include "uploader/base/error.hpp"
 
@@ -7,16 +7,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
 
-namespace fleet::coordinator {
+namespace fleet {
 
 namespace fs = std::filesystem;
 
-std::optional<std::string> read_cache_file(const fs::path& path) {
+std::optional<std::string> read_whole_file(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return std::nullopt;
@@ -51,14 +50,14 @@ std::optional<std::string> read_cache_file(const fs::path& path) {
   return content;
 }
 
-void write_cache_file(const fs::path& path, std::string_view content) {
+void write_file_atomically(const fs::path& path, std::string_view content) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   std::random_device random;
   const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(random());
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
-    throw Error("cannot write the cache file '" + temporary.string() + "': " + std::strerror(errno) +
+    throw Error("cannot write '" + temporary.string() + "': " + std::strerror(errno) +
                 "; check the permissions of " + path.parent_path().string());
   }
   std::size_t done = 0;
@@ -82,16 +81,11 @@ void write_cache_file(const fs::path& path, std::string_view content) {
   }
   if (error != 0) {
     ::unlink(temporary.c_str());
-    throw Error("cannot write the cache file '" + path.string() + "': " + std::strerror(error) +
+    throw Error("cannot write '" + path.string() + "': " + std::strerror(error) +
                 " (disk full?)");
   }
 }
 
-void touch_cache_file(const fs::path& path) { ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0); }
+void touch_file(const fs::path& path) { ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0); }
 
-bool is_content_hash(std::string_view text) {
-  return text.size() == 64 &&
-         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-}  // namespace fleet::coordinator
+}  // namespace fleet
