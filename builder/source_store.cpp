@@ -28,8 +28,17 @@ fs::path SourceStore::ensure_tree(const std::string& hash) const {
   if (!kept) {
     throw NodeError("source " + hash + " was not received on this host; send it first (fleet-builder receive)");
   }
+  // The newest tree unpacked before is most like this one: its unchanged files are reused.
+  fs::path earlier;
+  for (const auto& base : bases()) {
+    std::error_code ec2;
+    if (base != hash && fs::is_directory(fs::symlink_status(tree(base), ec2))) {
+      earlier = tree(base);
+      break;
+    }
+  }
   try {
-    tarball::unpack_tar(*kept, tree(hash), hash);
+    tarball::unpack_tar(*kept, tree(hash), hash, earlier);
   } catch (const tarball::DestinationExists&) {
     // Another job unpacked it first.
   }

@@ -25,8 +25,9 @@ public:
   // relay it.
   bool holds(const std::string& hash) const;
 
-  // The unpacked tree of `hash`, unpacked from its tar first if need be: a receive only keeps
-  // the tar, so that relaying to other nodes does not wait for an unpack. Throws fleet::NodeError
+  // The unpacked tree of `hash`, unpacked from its tar first if need be (a receive only keeps
+  // the tar, so that relaying to other nodes does not wait for an unpack), hardlinking the
+  // files it shares with the newest tree unpacked before. Throws fleet::NodeError
   // when neither is here, fleet::ProtocolError when the tar cannot be unpacked safely.
   std::filesystem::path ensure_tree(const std::string& hash) const;
 

@@ -177,3 +177,33 @@ TEST_CASE("the source store keeps the newest tars only, with what came along wit
   CHECK(store.holds(hashes[3]));
   CHECK_THROWS_AS(store.ensure_tree(hashes[0]), NodeError);
 }
+
+TEST_CASE("a new source reuses the unchanged files of the tree before it, and writes only what changed") {
+  TempDir tmp;
+  for (int i = 0; i < 20; ++i) {
+    write_file(tmp / ("src/pkgs/file" + std::to_string(i)), "content " + std::to_string(i) + "\n");
+  }
+  write_file(tmp / "src/bin/run", "#!/bin/sh\n", 0755);
+  const auto first = tarball::pack(tarball::collect_sources(tmp / "src", {}));
+  write_file(tmp / "src/pkgs/file7", "changed\n");
+  fs::permissions(tmp / "src/pkgs/file8", fs::perms::owner_exec, fs::perm_options::add);  // same bytes, new mode
+  const auto second = tarball::pack(tarball::collect_sources(tmp / "src", {}));
+  const fs::path state = tmp / "state";
+  receive(first.content_hash, state, tmp / "in", full_upload(first));
+  receive(second.content_hash, state, tmp / "in", full_upload(second));
+  const builder::SourceStore store(state);
+  const fs::path old_tree = store.ensure_tree(first.content_hash);
+  const fs::path new_tree = store.ensure_tree(second.content_hash);
+
+  auto same_inode = [&](const std::string& name) {
+    return fs::equivalent(old_tree / name, new_tree / name);
+  };
+  CHECK(same_inode("pkgs/file1"));
+  CHECK(same_inode("bin/run"));
+  CHECK_FALSE(same_inode("pkgs/file7"));
+  CHECK_FALSE(same_inode("pkgs/file8"));
+  CHECK(fleet::test::read_file(new_tree / "pkgs/file7") == "changed\n");
+  CHECK(fleet::test::read_file(old_tree / "pkgs/file7") == "content 7\n");
+  CHECK((fs::status(new_tree / "pkgs/file8").permissions() & fs::perms::owner_exec) != fs::perms::none);
+  CHECK((fs::status(old_tree / "pkgs/file8").permissions() & fs::perms::owner_exec) == fs::perms::none);
+}

@@ -129,11 +129,11 @@ TEST_CASE("hostile tarball entries are rejected as a whole") {
   }
   SECTION("writing through a symlink to the outside") {
     lab.expect_rejected({{"link", AE_IFLNK, "", lab.outside.string(), ""}, {"link/pwned", AE_IFREG, "pwned", "", ""}},
-                        "Cannot extract through symlink");
+                        "beneath the symlink");
   }
   SECTION("overwriting the victim through a relative symlink") {
     lab.expect_rejected({{"up", AE_IFLNK, "", "../../outside", ""}, {"up/victim.txt", AE_IFREG, "pwned", "", ""}},
-                        "Cannot extract through symlink");
+                        "beneath the symlink");
   }
   SECTION("hardlink to a host file") {
     lab.expect_rejected({{"hl", AE_IFREG, "", "", (lab.outside / "victim.txt").string()}}, "is a hardlink");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "uploader/tarball/tarball_reader.hpp"
 
+#include "uploader/base/file_io.hpp"
 #include "uploader/base/scratch_dir.hpp"
 #include "uploader/hash/sha256.hpp"
 #include "uploader/tarball/archive_handle.hpp"
@@ -15,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <set>
 #include <system_error>
 #include <vector>
@@ -230,13 +232,77 @@ void normalise_mode(archive_entry* e) {
   }
 }
 
+// Remembers the tarball's symlinks and refuses entries beneath one: writing them would go
+// through the link.
+class SymlinkGuard {
+public:
+  void check(const std::string& name, archive_entry* e) {
+    for (auto slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
+      if (m_symlinks.count(name.substr(0, slash)) != 0) {
+        throw ProtocolError("tarball entry '" + name + "' lies beneath the symlink '" + name.substr(0, slash) +
+                            "': writing it would go through the link");
+      }
+    }
+    if (archive_entry_filetype(e) == AE_IFLNK) {
+      m_symlinks.insert(name.substr(0, name.find_last_not_of('/') + 1));
+    }
+  }
+
+private:
+  std::set<std::string> m_symlinks;
+};
+
+// An earlier unpacked tree whose files, where identical to an entry's, are hardlinked instead
+// of written again: on a mostly unchanged source that is a few writes instead of thousands.
+// Only plain files reached through plain directories count.
+class EarlierTree {
+public:
+  explicit EarlierTree(fs::path root) : m_root(std::move(root)) {}
+
+  // The earlier file identical to this regular-file entry holding `data`, if there is one.
+  std::optional<fs::path> identical(const std::string& name, archive_entry* e, std::string_view data) {
+    const fs::path candidate = m_root / name;
+    struct stat st {};
+    if (m_root.empty() || !plain_parents(fs::path(name).parent_path()) ||
+        ::lstat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<std::uint64_t>(st.st_size) != data.size() ||
+        (st.st_mode & 0777) != (archive_entry_perm(e) & 0777)) {
+      return std::nullopt;
+    }
+    auto content = read_whole_file(candidate);
+    if (!content || *content != data) {
+      return std::nullopt;
+    }
+    return candidate;
+  }
+
+private:
+  bool plain_parents(const fs::path& relative) {
+    if (relative.empty()) {
+      return true;
+    }
+    auto known = m_plain_dirs.find(relative.string());
+    if (known != m_plain_dirs.end()) {
+      return known->second;
+    }
+    struct stat st {};
+    const bool plain = plain_parents(relative.parent_path()) && ::lstat((m_root / relative).c_str(), &st) == 0 &&
+                       S_ISDIR(st.st_mode);
+    m_plain_dirs[relative.string()] = plain;
+    return plain;
+  }
+
+  fs::path m_root;
+  std::map<std::string, bool> m_plain_dirs;
+};
+
 template <typename Source>
 class Unpacker {
 public:
   template <typename Input>
-  Unpacker(Input input, const fs::path& partial, const UnpackLimits& limits)
-      : m_source(input, limits.max_total_bytes), m_partial(partial), m_limits(limits), m_reader(archive_read_new()),
-        m_disk(archive_write_disk_new()) {
+  Unpacker(Input input, const fs::path& partial, const UnpackLimits& limits, EarlierTree earlier)
+      : m_source(input, limits.max_total_bytes), m_partial(partial), m_limits(limits), m_earlier(std::move(earlier)),
+        m_reader(archive_read_new()), m_disk(archive_write_disk_new()) {
     if (!m_reader || !m_disk) {
       throw Error("libarchive: out of memory creating the tar reader");
     }
@@ -284,8 +350,13 @@ private:
       }
       return;
     }
+    m_symlinks.check(name, e);
     archive_entry_set_pathname(e, (m_partial / name).c_str());
     normalise_mode(e);
+    if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) <= k_max_compared_file) {
+      extract_or_link(name, e);
+      return;
+    }
     if (archive_write_header(m_disk.get(), e) != ARCHIVE_OK) {
       throw ProtocolError("cannot extract tarball entry '" + name + "': " + archive_error_text(m_disk.get()));
     }
@@ -301,6 +372,28 @@ private:
       if (archive_write_data_block(m_disk.get(), block, size, offset) < 0) {
         throw Error("cannot write '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
       }
+    }
+    if (archive_write_finish_entry(m_disk.get()) != ARCHIVE_OK) {
+      throw Error("cannot finish '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
+    }
+  }
+
+  // A regular file: hardlinked from the earlier tree when identical there, else written.
+  void extract_or_link(const std::string& name, archive_entry* e) {
+    std::string data(static_cast<std::size_t>(std::max<la_int64_t>(archive_entry_size(e), 0)), '\0');
+    const la_ssize_t got = data.empty() ? 0 : archive_read_data(m_reader.get(), data.data(), data.size());
+    check_read(got < 0 ? static_cast<int>(got) : ARCHIVE_OK, "read the data of '" + name + "' in");
+    data.resize(static_cast<std::size_t>(got));
+    if (auto same = m_earlier.identical(name, e, data)) {
+      if (::link(same->c_str(), archive_entry_pathname(e)) == 0) {
+        return;
+      }
+    }
+    if (archive_write_header(m_disk.get(), e) != ARCHIVE_OK) {
+      throw ProtocolError("cannot extract tarball entry '" + name + "': " + archive_error_text(m_disk.get()));
+    }
+    if (!data.empty() && archive_write_data(m_disk.get(), data.data(), data.size()) < 0) {
+      throw Error("cannot write '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
     }
     if (archive_write_finish_entry(m_disk.get()) != ARCHIVE_OK) {
       throw Error("cannot finish '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
@@ -323,9 +416,14 @@ private:
     }
   }
 
+  // Larger files are streamed to disk, never held whole to be compared.
+  static constexpr la_int64_t k_max_compared_file = 16 << 20;
+
   Source m_source;
   const fs::path& m_partial;
   const UnpackLimits& m_limits;
+  EarlierTree m_earlier;
+  SymlinkGuard m_symlinks;
   ArchiveReader m_reader;
   ArchiveWriter m_disk;
 };
@@ -346,7 +444,7 @@ public:
     archive_read_support_format_tar(r);
     check(archive_read_open(r, &m_source, nullptr, source_read<MemorySource>, nullptr), "open");
     UnpackResult result;
-    std::set<std::string> symlinks;
+    SymlinkGuard symlinks;
     archive_entry* e = nullptr;
     for (;;) {
       const int status = archive_read_next_header(r, &e);
@@ -362,15 +460,7 @@ public:
       if (!validate_name(name.c_str()) && archive_entry_filetype(e) != AE_IFDIR) {
         throw ProtocolError("tarball entry '" + name + "' names the destination directory itself");
       }
-      for (auto slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
-        if (symlinks.count(name.substr(0, slash)) != 0) {
-          throw ProtocolError("tarball entry '" + name + "' lies beneath the symlink '" + name.substr(0, slash) +
-                              "': writing it would go through the link");
-        }
-      }
-      if (archive_entry_filetype(e) == AE_IFLNK) {
-        symlinks.insert(name.substr(0, name.find_last_not_of('/') + 1));
-      }
+      symlinks.check(name, e);
       check(archive_read_data_skip(r), "skip the data of '" + name + "' in");
     }
     while (m_source.next().second != 0) {
@@ -394,7 +484,7 @@ private:
 
 template <typename Source, typename Input>
 UnpackResult unpack_from(Input input, const fs::path& dest, const std::string& expected_hash,
-                         const UnpackLimits& limits) {
+                         const UnpackLimits& limits, const fs::path& earlier = {}) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(dest, ec))) {
     throw DestinationExists("cannot unpack into '" + dest.string() + "': it already exists", std::nullopt);
@@ -411,7 +501,7 @@ UnpackResult unpack_from(Input input, const fs::path& dest, const std::string& e
 
   UnpackResult result;
   {
-    Unpacker<Source> unpacker(input, partial.path(), limits);
+    Unpacker<Source> unpacker(input, partial.path(), limits, EarlierTree(earlier));
     result = unpacker.run();
   }
   if (result.content_hash != expected_hash) {
@@ -439,8 +529,8 @@ UnpackResult unpack(int fd, const fs::path& dest, const std::string& expected_ha
 }
 
 UnpackResult unpack_tar(std::string_view tar, const fs::path& dest, const std::string& expected_hash,
-                        const UnpackLimits& limits) {
-  return unpack_from<MemorySource>(tar, dest, expected_hash, limits);
+                        const fs::path& earlier, const UnpackLimits& limits) {
+  return unpack_from<MemorySource>(tar, dest, expected_hash, limits, earlier);
 }
 
 UnpackResult check_tar(std::string_view tar, const std::string& expected_hash, const UnpackLimits& limits) {
