@@ -31,7 +31,8 @@ transfer::RelayOutcome send_to(const transfer::RelayDestination& destination, co
     target.port = destination.port;
     target.host_key = destination.host_key;
     Command command;
-    command.argv = make_target_ssh(target, work_dir).command("fleet-builder receive --hash " + hash);
+    // A connection of its own: nothing else goes to this destination, nothing to share it with.
+    command.argv = make_target_ssh(target, work_dir).fresh_command("fleet-builder receive --hash " + hash);
     command.timeout = std::chrono::seconds{timeout};
     std::string last_line;
     command.answer_first_line = [&](std::string_view line) -> std::string {

@@ -23,7 +23,7 @@ struct TargetSsh {
   // argv of `ssh … destination -- remote_command`, through the shared connection.
   std::vector<std::string> command(const std::string& remote_command) const;
   // The same over a connection of its own: what proves the target is reachable *now*, after an
-  // activation that may have cut the shared one.
+  // activation that may have cut the shared one, and what a one-off transfer uses.
   std::vector<std::string> fresh_command(const std::string& remote_command) const;
   // The options as NIX_SSHOPTS (nix splits it on spaces, so no option may contain one).
   std::string nix_sshopts() const;
