@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <map>
 #include <set>
 #include <system_error>
@@ -296,6 +297,9 @@ private:
   std::map<std::string, bool> m_plain_dirs;
 };
 
+// Reads a tarball from a Source and writes it under `partial`, refusing it whole at the first
+// hostile entry. With an empty `partial` it writes nothing: every entry is still read and
+// vetted, which is what check_tar() does.
 template <typename Source>
 class Unpacker {
 public:
@@ -351,52 +355,55 @@ private:
       return;
     }
     m_symlinks.check(name, e);
-    archive_entry_set_pathname(e, (m_partial / name).c_str());
-    normalise_mode(e);
-    if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) <= k_max_compared_file) {
-      extract_or_link(name, e);
+    if (m_partial.empty()) {
+      check_read(archive_read_data_skip(m_reader.get()), "skip the data of '" + name + "' in");
       return;
     }
+    archive_entry_set_pathname(e, (m_partial / name).c_str());
+    normalise_mode(e);
+    if (archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) > k_max_compared_file) {
+      write_entry(name, e, [&] { stream_data(name); });
+      return;
+    }
+    // A regular file: hardlinked from the earlier tree when identical there, else written.
+    std::string data(static_cast<std::size_t>(std::max<la_int64_t>(archive_entry_size(e), 0)), '\0');
+    const la_ssize_t got = data.empty() ? 0 : archive_read_data(m_reader.get(), data.data(), data.size());
+    check_read(got < 0 ? static_cast<int>(got) : ARCHIVE_OK, "read the data of '" + name + "' in");
+    data.resize(static_cast<std::size_t>(got));
+    if (auto same = m_earlier.identical(name, e, data); same && ::link(same->c_str(), archive_entry_pathname(e)) == 0) {
+      return;
+    }
+    write_entry(name, e, [&] {
+      if (!data.empty() && archive_write_data(m_disk.get(), data.data(), data.size()) < 0) {
+        throw Error("cannot write '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
+      }
+    });
+  }
+
+  // Creates the entry on disk, has `write_data` fill it, and finishes it.
+  void write_entry(const std::string& name, archive_entry* e, const std::function<void()>& write_data) {
     if (archive_write_header(m_disk.get(), e) != ARCHIVE_OK) {
       throw ProtocolError("cannot extract tarball entry '" + name + "': " + archive_error_text(m_disk.get()));
     }
+    write_data();
+    if (archive_write_finish_entry(m_disk.get()) != ARCHIVE_OK) {
+      throw Error("cannot finish '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
+    }
+  }
+
+  void stream_data(const std::string& name) {
     const void* block = nullptr;
     std::size_t size = 0;
     la_int64_t offset = 0;
     for (;;) {
       const int status = archive_read_data_block(m_reader.get(), &block, &size, &offset);
       if (status == ARCHIVE_EOF) {
-        break;
+        return;
       }
       check_read(status, "read the data of '" + name + "' in");
       if (archive_write_data_block(m_disk.get(), block, size, offset) < 0) {
         throw Error("cannot write '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
       }
-    }
-    if (archive_write_finish_entry(m_disk.get()) != ARCHIVE_OK) {
-      throw Error("cannot finish '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
-    }
-  }
-
-  // A regular file: hardlinked from the earlier tree when identical there, else written.
-  void extract_or_link(const std::string& name, archive_entry* e) {
-    std::string data(static_cast<std::size_t>(std::max<la_int64_t>(archive_entry_size(e), 0)), '\0');
-    const la_ssize_t got = data.empty() ? 0 : archive_read_data(m_reader.get(), data.data(), data.size());
-    check_read(got < 0 ? static_cast<int>(got) : ARCHIVE_OK, "read the data of '" + name + "' in");
-    data.resize(static_cast<std::size_t>(got));
-    if (auto same = m_earlier.identical(name, e, data)) {
-      if (::link(same->c_str(), archive_entry_pathname(e)) == 0) {
-        return;
-      }
-    }
-    if (archive_write_header(m_disk.get(), e) != ARCHIVE_OK) {
-      throw ProtocolError("cannot extract tarball entry '" + name + "': " + archive_error_text(m_disk.get()));
-    }
-    if (!data.empty() && archive_write_data(m_disk.get(), data.data(), data.size()) < 0) {
-      throw Error("cannot write '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
-    }
-    if (archive_write_finish_entry(m_disk.get()) != ARCHIVE_OK) {
-      throw Error("cannot finish '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
     }
   }
 
@@ -426,60 +433,6 @@ private:
   SymlinkGuard m_symlinks;
   ArchiveReader m_reader;
   ArchiveWriter m_disk;
-};
-
-// Reads every header without writing anything: what unpacking would refuse by name or type,
-// and entries beneath a symlink of the same tarball (writing through it).
-class Checker {
-public:
-  Checker(std::string_view tar, const UnpackLimits& limits)
-      : m_source(tar, limits.max_total_bytes), m_limits(limits), m_reader(archive_read_new()) {
-    if (!m_reader) {
-      throw Error("libarchive: out of memory creating the tar reader");
-    }
-  }
-
-  UnpackResult run() {
-    archive* r = m_reader.get();
-    archive_read_support_format_tar(r);
-    check(archive_read_open(r, &m_source, nullptr, source_read<MemorySource>, nullptr), "open");
-    UnpackResult result;
-    SymlinkGuard symlinks;
-    archive_entry* e = nullptr;
-    for (;;) {
-      const int status = archive_read_next_header(r, &e);
-      if (status == ARCHIVE_EOF) {
-        break;
-      }
-      check(status, "read an entry header of");
-      if (++result.entries > m_limits.max_entries) {
-        throw ProtocolError("tarball has more than the limit of " + std::to_string(m_limits.max_entries) + " entries");
-      }
-      validate_entry(e, m_limits);
-      const std::string name = archive_entry_pathname(e);
-      if (!validate_name(name.c_str()) && archive_entry_filetype(e) != AE_IFDIR) {
-        throw ProtocolError("tarball entry '" + name + "' names the destination directory itself");
-      }
-      symlinks.check(name, e);
-      check(archive_read_data_skip(r), "skip the data of '" + name + "' in");
-    }
-    while (m_source.next().second != 0) {
-    }
-    result.tar_size = m_source.tar_size();
-    result.content_hash = m_source.hex_digest();
-    return result;
-  }
-
-private:
-  void check(int status, const std::string& what) {
-    if (status != ARCHIVE_OK) {
-      throw ProtocolError("cannot " + what + " the tarball: " + archive_error_text(m_reader.get()));
-    }
-  }
-
-  MemorySource m_source;
-  const UnpackLimits& m_limits;
-  ArchiveReader m_reader;
 };
 
 template <typename Source, typename Input>
@@ -534,7 +487,8 @@ UnpackResult unpack_tar(std::string_view tar, const fs::path& dest, const std::s
 }
 
 UnpackResult check_tar(std::string_view tar, const std::string& expected_hash, const UnpackLimits& limits) {
-  auto result = Checker(tar, limits).run();
+  const fs::path write_nothing;
+  auto result = Unpacker<MemorySource>(tar, write_nothing, limits, EarlierTree({})).run();
   if (result.content_hash != expected_hash) {
     throw ProtocolError("tarball content hash mismatch: expected " + expected_hash + ", received " +
                         result.content_hash + " (" + std::to_string(result.tar_size) + " tar bytes)");
