@@ -2,6 +2,7 @@
 #include "uploader/protocol/job.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,16 +12,7 @@ namespace {
 
 const nlohmann::json& require(const nlohmann::json& object, const std::string& where, const char* key,
                               nlohmann::json::value_t type) {
-  auto it = object.find(key);
-  if (it == object.end()) {
-    throw ProtocolError("job field '" + where + key + "' is missing");
-  }
-  bool ok = it->type() == type ||
-            (type == nlohmann::json::value_t::number_integer && it->is_number_unsigned());
-  if (!ok) {
-    throw ProtocolError("job field '" + where + key + "' has type " + it->type_name());
-  }
-  return *it;
+  return require_field(object, "job", where, key, type);
 }
 
 void check_token(const std::string& value, const std::string& field) {

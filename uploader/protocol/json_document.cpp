@@ -21,4 +21,19 @@ nlohmann::json read_json_document(std::istream& input, std::size_t max_bytes, co
   return json;
 }
 
+const nlohmann::json& require_field(const nlohmann::json& object, const char* document, const std::string& where,
+                                    const char* key, nlohmann::json::value_t type) {
+  using value_t = nlohmann::json::value_t;
+  auto it = object.find(key);
+  if (it == object.end()) {
+    throw ProtocolError(std::string(document) + " field '" + where + key + "' is missing");
+  }
+  const bool ok = it->type() == type || (type == value_t::number_integer && it->is_number_unsigned()) ||
+                  (type == value_t::number_float && it->is_number());
+  if (!ok) {
+    throw ProtocolError(std::string(document) + " field '" + where + key + "' has type " + it->type_name());
+  }
+  return *it;
+}
+
 }  // namespace fleet::protocol

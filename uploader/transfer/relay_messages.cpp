@@ -3,6 +3,7 @@
 
 #include "uploader/base/error.hpp"
 #include "uploader/protocol/job.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 namespace fleet::transfer {
 
@@ -10,14 +11,7 @@ namespace {
 
 template <typename T>
 T field(const nlohmann::json& object, const std::string& where, const char* key, nlohmann::json::value_t type) {
-  auto it = object.find(key);
-  bool ok = it != object.end() && (it->type() == type || (type == nlohmann::json::value_t::number_integer &&
-                                                          it->is_number_unsigned()) ||
-                                   (type == nlohmann::json::value_t::number_float && it->is_number()));
-  if (!ok) {
-    throw ProtocolError("relay field '" + where + key + "' is missing or has the wrong type");
-  }
-  return it->get<T>();
+  return protocol::require_field(object, "relay", where, key, type).get<T>();
 }
 
 }  // namespace
