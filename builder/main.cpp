@@ -76,7 +76,9 @@ int main(int argc, char** argv) {
   update->add_option("--nix-option", nix_options, "K=V passed to nix as --option K V");
   update->add_option("--timeout", update_timeout, "Seconds nix flake update may take")->check(CLI::Range(1, 7 * 24 * 3600));
 
-  app.add_subcommand("version", "Print the agent and protocol versions as JSON");
+  auto* version = app.add_subcommand("version", "Print the agent and protocol versions as JSON");
+  bool version_json = true;  // JSON is the only form; the flag is what the coordinator asks for
+  version->add_flag("--json", version_json, "Print JSON (the default)");
 
   try {
     app.parse(argc, argv);
@@ -146,7 +148,9 @@ int main(int argc, char** argv) {
       return builder::follow_activation(store, activation_id, from_line, events) == "ok" ? 0
                                                                                       : to_int(ExitCode::node_failed);
     }
-    std::cout << nlohmann::json{{"agent", "fleet-builder"}, {"protocol", protocol::k_protocol_version}}.dump() << '\n';
+    std::cout << nlohmann::json{{"agent", "fleet-builder"}, {"version", FLEET_VERSION}, {"protocol", protocol::k_protocol_version}}
+                     .dump()
+              << '\n';
     return 0;
   } catch (const ConfigError& e) {
     std::cerr << "fleet-builder: error: " << e.what() << '\n';

@@ -23,6 +23,7 @@ void add_selection_options(CLI::App* command, fleet::coordinator::SelectionOptio
 int main(int argc, char** argv) {
   using namespace fleet;
   CLI::App app{"fleet: deploy NixOS machines through build nodes, from a laptop without Nix"};
+  app.set_version_flag("--version", std::string("fleet ") + FLEET_VERSION);
   app.require_subcommand(1);
 
   coordinator::SyncOptions sync;
