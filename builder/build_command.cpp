@@ -21,7 +21,6 @@ namespace fleet::builder {
 namespace {
 
 constexpr std::size_t k_max_job_bytes = 16 << 20;
-constexpr std::size_t k_deliver_parallel = 4;
 
 // Evaluating many configurations in one nix process shares nixpkgs but can exhaust memory: the
 // targets go through eval, build and delivery in batches that fit in MemAvailable, in job order.
@@ -146,7 +145,7 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   build_in_batches(own_steps, job.eval_memory_mb, [&](std::vector<TargetState>& batch) {
     evaluate_targets(batch, flake_ref, nix, events, build_timeout);
     build_targets(batch, nix, paths.roots(), events, build_timeout);
-    deliver_targets(batch, nix, paths.state_dir, work_dir, k_deliver_parallel, events, limits);
+    deliver_targets(batch, nix, paths.state_dir, work_dir, protocol::k_agent_deliveries_at_once, events, limits);
   }, events);
 
   auto failed = [](const TargetState& t) { return t.failed; };

@@ -7,10 +7,12 @@
 #include "coordinator/report/run_recorder.hpp"
 #include "coordinator/report/run_report.hpp"
 #include "coordinator/run/build_location.hpp"
-#include "coordinator/run/input_update.hpp"
+#include "coordinator/run/flake_inputs.hpp"
+#include "coordinator/run/node_state.hpp"
 #include "coordinator/run/notify.hpp"
 #include "coordinator/run/run_lock.hpp"
 #include "coordinator/run/run_orchestrator.hpp"
+#include "coordinator/run/ssh_agent_link.hpp"
 #include "coordinator/view/progress_view.hpp"
 #include "uploader/tarball/source_set.hpp"
 #include "uploader/tarball/tarball_writer.hpp"
@@ -29,14 +31,6 @@ void detach_stdin() {
   if (fd >= 0) {
     ::dup2(fd, STDIN_FILENO);
     ::close(fd);
-  }
-}
-
-// Every node failed before anything was built: the source could not be prepared.
-void fail_all(RunRecorder& recorder, const std::vector<std::string>& nodes, const std::string& phase,
-              const std::string& why) {
-  for (const auto& node : nodes) {
-    recorder.fail(node, phase, why);
   }
 }
 
@@ -69,68 +63,56 @@ int run_sync_and_build(const SyncOptions& options) {
 
   auto sources = tarball::collect_sources(config.source_dir, config.exclude);
   auto say = [&](const std::string& text) { view->on_message(text); };
-  auto outcome = pack_with_default_cache(sources, say);
-  auto packed = std::move(outcome.packed);
+  auto pack = pack_with_default_cache(sources, say);
+  auto packed = std::move(pack.packed);
   view->on_message("packed " + std::to_string(packed.file_count) + " files: " + format_bytes(packed.compressed.size()) +
-                   " (source " + packed.content_hash.substr(0, 12) + (outcome.from_cache ? ", unchanged: from the cache" : "") +
+                   " (source " + packed.content_hash.substr(0, 12) + (pack.from_cache ? ", unchanged: from the cache" : "") +
                    ")");
 
-  const transfer::BaseLookup earlier_tar = cached_tar;
   ssh::SshOptions ssh;
   ssh.connect_timeout_seconds = config.run.timeouts.connect;
-  auto locations = build_locations(config, loaded.plan, options.action);
-  std::string flake_lock;
-  bool prepared = true;
-  if (options.update_inputs && !locations.empty()) {
-    try {
-      auto updated = update_flake_inputs(locations.front(), ssh, sources, packed, config.flake, config.nix_options,
-                                         earlier_tar, [&](const std::string& text) { view->on_message(text); });
-      packed = std::move(updated.packed);
-      remember_tarball(packed, say);
-      flake_lock = updated.flake_lock;
-      view->on_message("inputs updated on " + locations.front().name + " (source now " + packed.content_hash.substr(0, 12) +
-                       ")" + (updated.log.empty() ? "" : ":\n" + updated.log));
-    } catch (const std::exception& e) {
-      fail_all(recorder, loaded.nodes, "eval", "--update-inputs: " + std::string(e.what()));
-      prepared = false;
-    }
+  RunInputs inputs;
+  inputs.job = {run_id, "", config.flake, config.nix_options};
+  inputs.tarball = &packed;
+  inputs.earlier_tar = cached_tar;
+  inputs.locations = build_locations(config, loaded.plan, options.action);
+  inputs.jobs = options.jobs;
+  inputs.config = &config;
+  inputs.action_override = options.action;
+  if (options.update_inputs) {
+    inputs.repack_with_update = [&](const InputUpdate& update) {
+      auto repacked = pack_with_flake_lock(sources, config.flake, update.flake_lock);
+      remember_tarball(repacked, say);
+      return repacked;
+    };
   }
-
-  std::string skipped;
-  if (prepared && options.skip_unchanged) {
-    RunReport like;
-    like.run_id = run_id;
-    like.config_file = config.file.string();
-    like.action = action;
-    for (const auto& node : loaded.nodes) {
-      like.nodes[node];
-    }
-    auto last = last_successful_run(load_history(history_dir), like);
-    if (last && last->source_hash == packed.content_hash) {
-      skipped = "source " + packed.content_hash.substr(0, 12) + " (flake.lock included), action and nodes unchanged since run " +
-                last->run_id + ", which succeeded";
-      view->on_message("skipped: " + skipped);
-    }
+  if (options.skip_unchanged) {
+    inputs.skip_reason = [&](const std::string& source_hash) -> std::string {
+      RunReport like;
+      like.run_id = run_id;
+      like.config_file = config.file.string();
+      like.action = action;
+      for (const auto& node : loaded.nodes) {
+        like.nodes[node];
+      }
+      auto last = last_successful_run(load_history(history_dir), like);
+      if (!last || last->source_hash != source_hash) {
+        return "";
+      }
+      std::string why = "source " + source_hash.substr(0, 12) + " (flake.lock included), action and nodes unchanged since run " +
+                        last->run_id + ", which succeeded";
+      view->on_message("skipped: " + why);
+      return why;
+    };
   }
+  NodeTracker tracker(loaded.nodes);
+  tracker.subscribe(recorder);
+  tracker.subscribe(*view);
+  auto outcome = RunOrchestrator(std::move(inputs), ssh_agent_links(ssh), tracker, recorder, *view).run();
 
-  if (prepared && skipped.empty()) {
-    RunInputs inputs;
-    inputs.run_id = run_id;
-    inputs.tarball = &packed;
-    inputs.earlier_tar = earlier_tar;
-    inputs.locations = std::move(locations);
-    inputs.flake = config.flake;
-    inputs.nix_options = config.nix_options;
-    inputs.jobs = options.jobs;
-    inputs.ssh = ssh;
-    inputs.config = &config;
-    inputs.action_override = options.action;
-    RunOrchestrator(std::move(inputs), recorder, *view).run();
-  }
-
-  auto report = recorder.finish(packed.content_hash, action, config.file.string(), protocol::now_seconds());
-  report.skipped_reason = skipped;
-  report.flake_lock = flake_lock;
+  auto report = recorder.finish(outcome.source_hash, action, config.file.string(), protocol::now_seconds());
+  report.skipped_reason = outcome.skipped;
+  report.flake_lock = outcome.flake_lock;
   if (!logs.problem().empty()) {
     view->on_message("warning: node logs are incomplete: " + logs.problem());
   }

@@ -36,7 +36,7 @@ RunRecorder::RunRecorder(std::string run_id, std::vector<std::string> nodes, dou
   }
 }
 
-RunRecorder::NodeState& RunRecorder::state(const std::string& name) {
+RunRecorder::NodeRecord& RunRecorder::state(const std::string& name) {
   auto it = m_nodes.find(name);
   if (it == m_nodes.end()) {
     throw Error("run recorder: node '" + name + "' is not part of run " + m_run_id);
@@ -66,19 +66,49 @@ void RunRecorder::add_log_line(NodeOutcome& outcome, std::string line) {
   }
 }
 
-void RunRecorder::on_event(const protocol::Event& event) {
-  auto it = m_nodes.find(event.node);
+void RunRecorder::on_transition(const NodeTransition& transition) {
+  auto it = m_nodes.find(transition.node);
   if (it == m_nodes.end()) {
     ++m_ignored_events;
     return;
   }
-  if (m_listener) {
-    m_listener(event);
+  NodeRecord& node = it->second;
+  NodeOutcome& outcome = node.outcome;
+  if (transition.event != nullptr) {
+    if (m_listener) {
+      m_listener(*transition.event);
+    }
+    fold_event(node, *transition.event);
   }
-  NodeState& node = it->second;
+  if (transition.move != nullptr) {
+    for (const auto& [phase, start] : node.open_phases) {
+      outcome.phases.push_back({phase, duration(start, transition.ts), "fail"});
+    }
+    node.open_phases.clear();
+    outcome.moves.push_back({transition.move->from, transition.move->to, cut_line(transition.move->reason)});
+    outcome.built_on = transition.move->to;
+  }
+  switch (transition.state) {
+  case NodeState::ok:
+    outcome.result = "ok";
+    outcome.error.clear();
+    break;
+  case NodeState::failed:
+    outcome.result = "failed";
+    break;
+  case NodeState::rolled_back:
+    outcome.result = "rolled-back";
+    break;
+  case NodeState::waiting:
+  case NodeState::working:
+  case NodeState::completed:
+    break;
+  }
+}
+
+void RunRecorder::fold_event(NodeRecord& node, const protocol::Event& event) {
   NodeOutcome& outcome = node.outcome;
   const std::string phase(protocol::to_string(event.phase));
-
   if (event.extra.is_object()) {
     auto text = [&](const char* key, std::string& field, std::size_t limit) {
       auto value = event.extra.find(key);
@@ -116,17 +146,9 @@ void RunRecorder::on_event(const protocol::Event& event) {
       node.open_phases.erase(open);
     }
     outcome.phases.push_back({phase, seconds, ok ? "ok" : "fail"});
-    if (!ok) {
+    // A rollback is a failure of the deployment: the report says why it happened.
+    if (!ok || (event.phase == protocol::Phase::rollback && !event.msg.empty())) {
       add_error(outcome, phase, event.msg);
-      if (outcome.result != "rolled-back") {
-        outcome.result = "failed";
-      }
-    } else if (event.phase == protocol::Phase::rollback) {
-      // A rollback is a failure of the deployment: the report says why it happened.
-      outcome.result = "rolled-back";
-      if (!event.msg.empty()) {
-        add_error(outcome, phase, event.msg);
-      }
     }
     break;
   }
@@ -134,31 +156,6 @@ void RunRecorder::on_event(const protocol::Event& event) {
 }
 
 void RunRecorder::set_built_on(const std::string& node, const std::string& where) { state(node).outcome.built_on = where; }
-
-void RunRecorder::move(const std::string& node, const std::string& from, const std::string& to,
-                       const std::string& reason, double now) {
-  NodeState& state = this->state(node);
-  for (const auto& [phase, start] : state.open_phases) {
-    state.outcome.phases.push_back({phase, duration(start, now), "fail"});
-  }
-  state.open_phases.clear();
-  state.outcome.moves.push_back({from, to, cut_line(reason)});
-  state.outcome.built_on = to;
-}
-
-void RunRecorder::mark_ok(const std::string& node) {
-  NodeOutcome& outcome = state(node).outcome;
-  outcome.result = "ok";
-  outcome.error.clear();
-}
-
-void RunRecorder::fail(const std::string& node, const std::string& phase, const std::string& error) {
-  NodeOutcome& outcome = state(node).outcome;
-  add_error(outcome, phase, error);
-  if (outcome.result != "rolled-back") {
-    outcome.result = "failed";
-  }
-}
 
 void RunRecorder::add_transfer(TransferRecord transfer) { m_transfers.push_back(std::move(transfer)); }
 

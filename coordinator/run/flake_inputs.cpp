@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "coordinator/run/input_update.hpp"
+#include "coordinator/run/flake_inputs.hpp"
 
-#include "coordinator/run/location_link.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/scratch_dir.hpp"
 
@@ -48,23 +47,20 @@ tarball::PackedTarball pack_with_file(const tarball::SourceSet& sources, const s
   return tarball::pack(tarball::collect_sources(root, exclude));
 }
 
-UpdatedSource update_flake_inputs(const BuildLocation& location, const ssh::SshOptions& ssh,
-                                  const tarball::SourceSet& sources, const tarball::PackedTarball& packed,
-                                  const std::string& flake, const std::map<std::string, std::string>& nix_options,
-                                  const transfer::BaseLookup& earlier_tar,
-                                  const std::function<void(const std::string&)>& on_message) {
-  LocationLink link(location, ssh);
-  link.connect(on_message);
-  transfer::PayloadCache payloads(transfer::HeldSource(packed.content_hash, std::nullopt, packed.compressed), earlier_tar);
-  auto transfer = link.upload(payloads);
-  on_message("updating flake inputs on " + location.name +
-             (transfer.skipped ? " (it already holds the source)" : " (" + std::to_string(transfer.bytes) + " bytes sent)"));
-  UpdatedSource updated;
-  updated.flake_lock = link.update_inputs(packed.content_hash, flake, nix_options, updated.log);
-  std::string lock_path = (fs::path(flake) / "flake.lock").lexically_normal().string();
-  // The laptop's exclude patterns must not drop the lock the builders need.
-  updated.packed = pack_with_file(sources, lock_path, updated.flake_lock, {});
-  return updated;
+InputUpdate update_inputs_on(AgentLink& link, const tarball::PackedTarball& source,
+                             const transfer::BaseLookup& earlier_tar, const std::string& flake,
+                             const std::map<std::string, std::string>& nix_options,
+                             const std::function<void(const TransferRecord&)>& on_sent) {
+  transfer::PayloadCache payloads(transfer::HeldSource(source.content_hash, std::nullopt, source.compressed), earlier_tar);
+  TransferRecord sent = link.upload(payloads);
+  sent.note = "for --update-inputs";
+  on_sent(sent);
+  return link.update_inputs(source.content_hash, flake, nix_options);
+}
+
+tarball::PackedTarball pack_with_flake_lock(const tarball::SourceSet& sources, const std::string& flake,
+                                            const std::string& flake_lock) {
+  return pack_with_file(sources, (fs::path(flake) / "flake.lock").lexically_normal().string(), flake_lock, {});
 }
 
 }  // namespace fleet::coordinator

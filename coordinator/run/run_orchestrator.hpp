@@ -3,13 +3,15 @@
 
 #include "coordinator/config/fleet_config.hpp"
 #include "coordinator/report/run_recorder.hpp"
+#include "coordinator/run/agent_link.hpp"
+#include "coordinator/run/build_job.hpp"
 #include "coordinator/run/build_location.hpp"
+#include "coordinator/run/node_state.hpp"
 #include "coordinator/view/progress_view.hpp"
-#include "uploader/ssh/ssh_target.hpp"
 #include "uploader/tarball/tarball_writer.hpp"
 #include "uploader/transfer/source_payload.hpp"
 
-#include <map>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,38 +20,54 @@ namespace fleet::coordinator {
 
 // Everything one run needs, decided before it starts.
 struct RunInputs {
-  std::string run_id;
+  JobSource job;  // its source_hash is the final source's, filled in by the run
   const tarball::PackedTarball* tarball = nullptr;
   // An earlier tar the laptop still has (to send a delta against it), or nullopt.
   transfer::BaseLookup earlier_tar = [](const std::string&) { return std::optional<std::string>(); };
   std::vector<BuildLocation> locations;
-  std::string flake = ".";
-  std::map<std::string, std::string> nix_options;
-  std::size_t jobs = 8;  // build locations worked on at once (each one SSH session)
-  ssh::SshOptions ssh;
+  std::size_t jobs = 8;  // build locations worked on at once (each one connection)
   // When set, a builder that cannot be reached or dies has its unfinished nodes re-planned
   // (plan_failover) within the run; `action_override` is --action, for those new jobs.
   const FleetConfig* config = nullptr;
   std::string action_override;
+  // --update-inputs: when set, the first reachable location runs `nix flake update` on the
+  // source before it goes round, and this repacks the source with the lock that came back.
+  std::function<tarball::PackedTarball(const InputUpdate&)> repack_with_update;
+  // --skip-unchanged: asked once the source is final; a reason skips the run (nothing is built).
+  std::function<std::string(const std::string& source_hash)> skip_reason;
 };
 
-// Executes a plan: connects to every build location first (so an unreachable host is known
-// before any build starts), then has the source reach each (SourceDistribution: the laptop
-// uploads once, a delta when it can, and the nodes relay it), then runs every build job. One
-// io_context thread owns the recorder and the view; blocking SSH work runs on a pool of
-// `jobs` threads and posts its results back. A failed location fails only its own nodes, except
-// that a builder found unreachable, or whose agent dies (its connection drops, it is killed, it
-// exits other than 0 or 1), has its unfinished nodes moved to other builders (failover): nodes
-// already activated stay done, the others are rebuilt elsewhere, each move recorded with its reason.
+// What a run decided about the source, for its report.
+struct RunOutcome {
+  std::string source_hash;  // what was built: after --update-inputs, the repacked source
+  std::string flake_lock;   // the lock --update-inputs made, when it did
+  std::string skipped;      // why the run was skipped, when it was
+};
+
+// Executes a plan in stages: connect to every build location and check its agent (so an
+// unreachable host is known before anything is built); with --update-inputs, update the flake
+// inputs on the first one; have the source reach each (SourceRound: the laptop uploads once and
+// the nodes relay it); then run every build job, following self-building targets' activations
+// (JobFeed). Every event about a node goes through `tracker`, which the recorder and the view
+// observe. A failed location fails only its own nodes, except that a builder found unreachable,
+// or whose agent dies, has its unfinished nodes moved to other builders (failover): nodes already
+// activated stay done, the others are rebuilt elsewhere, each move recorded with its reason.
 class RunOrchestrator {
 public:
-  RunOrchestrator(RunInputs inputs, RunRecorder& recorder, ProgressView& view);
-  void run();
+  RunOrchestrator(RunInputs inputs, AgentLinkFactory links, NodeTracker& tracker, RunRecorder& recorder,
+                  ProgressView& view);
+  RunOutcome run();
 
 private:
   RunInputs m_inputs;
+  AgentLinkFactory m_links;
+  NodeTracker& m_tracker;
   RunRecorder& m_recorder;
   ProgressView& m_view;
 };
+
+// The phase whose success means a target is done: activation, except for `build`, where a
+// delegated target is done once its closure is on it.
+protocol::Phase final_phase(const protocol::JobTarget& target);
 
 }  // namespace fleet::coordinator

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include "coordinator/run/location_link.hpp"
+#include "coordinator/run/ssh_agent_link.hpp"
 
+#include "coordinator/run/build_job.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
 #include "uploader/ssh/ssh_error.hpp"
@@ -8,16 +9,16 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <thread>
 
 namespace fleet::coordinator {
 namespace {
 
 constexpr std::size_t k_upload_chunk = 256 * 1024;
+constexpr std::size_t k_answer_line = 64 * 1024;
 constexpr const char* k_agent = "fleet-builder";
-// How many targets the agent delivers at once (builder/build_command.cpp), for the job's bound.
-constexpr long long k_agent_deliver_parallel = 4;
+// How long a confirmation or reattachment waits before it tries a new connection again.
+constexpr std::chrono::seconds k_reconnect_pause{2};
 
 bool is_transient(const ssh::SshError& error) {
   // Host keys and authentication never fix themselves; retrying them only delays the report.
@@ -25,22 +26,20 @@ bool is_transient(const ssh::SshError& error) {
          error.kind() == ssh::SshFailure::timed_out;
 }
 
-std::chrono::seconds job_bound(const BuildLocation& location) {
-  const auto& t = location.run.timeouts;
-  long long deliveries = (static_cast<long long>(location.targets.size()) + k_agent_deliver_parallel - 1) /
-                         k_agent_deliver_parallel;
-  long long connects = static_cast<long long>(t.connect) * (location.run.retries.count + 1);
-  // Probe, evaluation, build, then the deliveries in batches, each copy and activation with
-  // its own connection; plus slack for the agent's own bookkeeping.
-  return std::chrono::seconds{connects + 2LL * t.build + deliveries * (t.copy + t.activate + 2 * connects) + 120};
-}
+// Collects a channel's stderr, one line after another, for error messages.
+struct StderrText {
+  std::string text;
+  std::function<void(std::string_view)> sink() {
+    return [this](std::string_view line) { text += std::string(line) + "\n"; };
+  }
+};
 
 }  // namespace
 
-LocationLink::LocationLink(BuildLocation location, ssh::SshOptions options)
+SshAgentLink::SshAgentLink(BuildLocation location, ssh::SshOptions options)
     : m_location(std::move(location)), m_options(std::move(options)) {}
 
-void LocationLink::connect(const std::function<void(const std::string&)>& on_retry) {
+void SshAgentLink::connect(const NoteSink& on_retry) {
   const auto& retries = m_location.run.retries;
   int delay = retries.delay;
   for (int attempt = 0;; ++attempt) {
@@ -64,23 +63,41 @@ void LocationLink::connect(const std::function<void(const std::string&)>& on_ret
   }
 }
 
-TransferRecord LocationLink::upload(transfer::PayloadCache& payloads) {
-  std::string stderr_text;
-  auto channel = m_session->exec(std::string(k_agent) + " receive --hash " + payloads.hash(),
-                                 [&](std::string_view line) { stderr_text += std::string(line) + "\n"; });
-  const auto timeout = std::chrono::seconds{m_location.run.timeouts.upload};
-  auto hello_line = channel->read_line(64 * 1024, timeout);
+AgentVersion SshAgentLink::version() {
+  StderrText err;
+  auto channel = m_session->exec(std::string(k_agent) + " version --json", err.sink());
+  channel->send_eof();
+  auto line = channel->read_line(k_answer_line, std::chrono::seconds{m_location.run.timeouts.connect});
+  auto status = channel->wait_exit();
+  if (status.code == 127) {
+    throw NodeError("fleet-builder is not installed on " + m_session->describe() +
+                    ": install it there (the NixOS module in nix/ does) or put it on the login PATH");
+  }
+  auto answer = nlohmann::json::parse(line.value_or(""), nullptr, false);
+  auto protocol = answer.is_object() ? answer.find("protocol") : answer.end();
+  if (status.code != 0 || protocol == answer.end() || !protocol->is_number_integer()) {
+    throw ProtocolError("unexpected answer from fleet-builder version on " + m_session->describe() + " (" +
+                        ssh::describe(status) + "): " + line.value_or("") + " " + err.text);
+  }
+  AgentVersion version;
+  version.protocol = protocol->get<int>();
+  if (auto text = answer.find("version"); text != answer.end() && text->is_string()) {
+    version.version = text->get<std::string>();
+  }
+  return version;
+}
+
+TransferRecord SshAgentLink::upload(transfer::PayloadCache& payloads) {
+  StderrText err;
+  auto channel = m_session->exec(std::string(k_agent) + " receive --hash " + payloads.hash(), err.sink());
+  auto hello_line = channel->read_line(k_answer_line, std::chrono::seconds{m_location.run.timeouts.upload});
   transfer::ReceiveHello hello;
   try {
     hello = transfer::parse_receive_hello(hello_line.value_or(""));
   } catch (const ProtocolError& e) {
     auto status = channel->wait_exit();
-    if (status.code == 127) {
-      throw NodeError("fleet-builder is not installed on " + m_session->describe() +
-                      ": install it there (the NixOS module in nix/ does) or put it on the login PATH");
-    }
     throw NodeError("unexpected answer from fleet-builder receive on " + m_session->describe() + " (" +
-                    ssh::describe(status) + "): " + e.what() + " " + stderr_text);
+                    ssh::describe(status) + "): " + e.what() + " " + err.text);
   }
   TransferRecord record{k_laptop, m_location.name, 0, hello.have, "", ""};
   if (!hello.have) {
@@ -94,34 +111,40 @@ TransferRecord LocationLink::upload(transfer::PayloadCache& payloads) {
     record.base = payload->header.base;
   }
   channel->send_eof();
-  std::string rest = channel->read_all(64 * 1024);
+  std::string rest = channel->read_all(k_answer_line);
   auto status = channel->wait_exit();
   if (status.code != 0) {
-    throw NodeError("upload to " + m_session->describe() + " was rejected (" + ssh::describe(status) +
-                    "): " + stderr_text + rest);
+    throw NodeError("upload to " + m_session->describe() + " was rejected (" + ssh::describe(status) + "): " + err.text +
+                    rest);
   }
   return record;
 }
 
-std::vector<transfer::RelayOutcome> LocationLink::relay(const std::string& hash, const transfer::RelayRequest& request) {
-  std::string stderr_text;
-  auto channel = m_session->exec(std::string(k_agent) + " relay --hash " + hash,
-                                 [&](std::string_view line) { stderr_text += std::string(line) + "\n"; });
+transfer::RelayDestination SshAgentLink::address() const {
+  const auto& verified = m_session->verified_target();
+  return {m_location.name, verified.host, verified.user, verified.port, verified.pinned_host_key};
+}
+
+std::vector<transfer::RelayOutcome> SshAgentLink::relay(const std::string& hash, const transfer::RelayRequest& request) {
+  StderrText err;
+  auto channel = m_session->exec(std::string(k_agent) + " relay --hash " + hash, err.sink());
   channel->write(transfer::to_json(request).dump());
   channel->send_eof();
+  auto named = [&](const std::string& name) {
+    return std::any_of(request.destinations.begin(), request.destinations.end(),
+                       [&](const transfer::RelayDestination& d) { return d.name == name; });
+  };
   std::vector<transfer::RelayOutcome> outcomes;
   // Every destination has its own time limit on the relaying node; this bounds a silent one.
   const auto bound = std::chrono::seconds{request.timeout + m_location.run.timeouts.connect + 60};
-  while (auto line = channel->read_line(64 * 1024, bound)) {
+  while (auto line = channel->read_line(k_answer_line, bound)) {
     try {
       auto outcome = transfer::parse_relay_outcome(*line);
-      auto named = std::find_if(request.destinations.begin(), request.destinations.end(),
-                                [&](const transfer::RelayDestination& d) { return d.name == outcome.to; });
-      if (named != request.destinations.end()) {
+      if (named(outcome.to)) {
         outcomes.push_back(std::move(outcome));
       }
     } catch (const ProtocolError& e) {
-      stderr_text += std::string("unexpected output: ") + e.what() + "\n";
+      err.text += std::string("unexpected output: ") + e.what() + "\n";
     }
   }
   auto status = channel->wait_exit();
@@ -131,22 +154,44 @@ std::vector<transfer::RelayOutcome> LocationLink::relay(const std::string& hash,
     if (!answered) {
       transfer::RelayOutcome missing;
       missing.to = destination.name;
-      missing.error = m_location.name + " gave no outcome for it (" + ssh::describe(status) + "): " + stderr_text;
+      missing.error = m_location.name + " gave no outcome for it (" + ssh::describe(status) + "): " + err.text;
       outcomes.push_back(std::move(missing));
     }
   }
   return outcomes;
 }
 
-ssh::ExitStatus LocationLink::run_job(const protocol::BuildJob& job, const LineSink& on_line,
+InputUpdate SshAgentLink::update_inputs(const std::string& hash, const std::string& flake,
+                                        const std::map<std::string, std::string>& nix_options) {
+  std::string command = std::string(k_agent) + " update-inputs --hash " + shell_quote(hash) + " --flake " +
+                        shell_quote(flake) + " --timeout " + std::to_string(m_location.run.timeouts.build);
+  for (const auto& [key, value] : nix_options) {
+    command += " --nix-option " + shell_quote(key + "=" + value);
+  }
+  StderrText err;
+  auto channel = m_session->exec(command, err.sink());
+  channel->send_eof();
+  auto line = channel->read_line(4 << 20, std::chrono::seconds{m_location.run.timeouts.build + 60});
+  auto status = channel->wait_exit();
+  auto answer = nlohmann::json::parse(line.value_or(""), nullptr, false);
+  if (status.code != 0 || !answer.is_object() || !answer.contains("flakeLock") || !answer["flakeLock"].is_string()) {
+    throw NodeError("updating the flake inputs on " + m_session->describe() + " failed (" + ssh::describe(status) +
+                    "):\n" + err.text);
+  }
+  InputUpdate update;
+  update.flake_lock = answer["flakeLock"].get<std::string>();
+  if (answer.contains("log") && answer["log"].is_string()) {
+    update.log = answer["log"].get<std::string>();
+  }
+  return update;
+}
+
+ssh::ExitStatus SshAgentLink::run_job(const protocol::BuildJob& job, const LineSink& on_event_line,
                                       const LineSink& on_stderr) {
-  protocol::BuildJob limited = job;
-  limited.timeouts = job_timeouts(m_location.run.timeouts);
-  limited.retries = job_retries(m_location.run.retries);
-  auto bound = job_bound(m_location);
-  auto deadline = std::chrono::steady_clock::now() + bound;
+  const auto bound = job_time_bound(job);
+  const auto deadline = std::chrono::steady_clock::now() + bound;
   auto channel = m_session->exec(std::string(k_agent) + " build", on_stderr);
-  channel->write(protocol::to_json(limited).dump());
+  channel->write(protocol::to_json(job).dump());
   channel->send_eof();
   for (;;) {
     auto left = std::chrono::ceil<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
@@ -166,36 +211,55 @@ ssh::ExitStatus LocationLink::run_job(const protocol::BuildJob& job, const LineS
     if (!line) {
       break;
     }
-    on_line(*line);
+    on_event_line(*line);
   }
   return channel->wait_exit();
 }
 
-}  // namespace fleet::coordinator
+std::string SshAgentLink::confirm(const std::string& id, std::chrono::seconds within) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  std::string outcome = "could not reach " + m_location.name + " again to confirm; it rolls back by itself";
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      auto session = ssh::SshSession::connect(m_location.ssh, m_options);
+      StderrText err;
+      auto channel = session->exec(std::string(k_agent) + " confirm --id " + shell_quote(id), err.sink());
+      channel->send_eof();
+      channel->read_all(k_answer_line);
+      auto status = channel->wait_exit();
+      return status.code == 0 ? "confirmed over a new SSH connection" : "the target refused the confirmation: " + err.text;
+    } catch (const ssh::SshError& e) {
+      outcome = std::string("confirming failed, retrying: ") + e.what();
+      std::this_thread::sleep_for(k_reconnect_pause);
+    }
+  }
+  return outcome;
+}
 
-namespace fleet::coordinator {
+std::string SshAgentLink::attach(const std::string& id, std::size_t from, std::chrono::seconds within,
+                                 const LineSink& on_event_line) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  std::string ending = "could not reach " + m_location.name + " again to learn how its activation ended";
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      auto session = ssh::SshSession::connect(m_location.ssh, m_options);
+      auto channel = session->exec(std::string(k_agent) + " attach --id " + shell_quote(id) + " --from " + std::to_string(from));
+      channel->send_eof();
+      while (auto line = channel->read_line()) {
+        on_event_line(*line);
+      }
+      channel->wait_exit();
+      return "the activation of " + m_location.name + " ended";
+    } catch (const ssh::SshError& e) {
+      ending = std::string("reattaching failed: ") + e.what();
+      std::this_thread::sleep_for(k_reconnect_pause);
+    }
+  }
+  return ending;
+}
 
-std::string LocationLink::update_inputs(const std::string& hash, const std::string& flake,
-                                        const std::map<std::string, std::string>& nix_options, std::string& log) {
-  std::string command = std::string(k_agent) + " update-inputs --hash " + shell_quote(hash) + " --flake " +
-                        shell_quote(flake) + " --timeout " + std::to_string(m_location.run.timeouts.build);
-  for (const auto& [key, value] : nix_options) {
-    command += " --nix-option " + shell_quote(key + "=" + value);
-  }
-  std::string stderr_text;
-  auto channel = m_session->exec(command, [&](std::string_view line) { stderr_text += std::string(line) + "\n"; });
-  channel->send_eof();
-  auto line = channel->read_line(4 << 20, std::chrono::seconds{m_location.run.timeouts.build + 60});
-  auto status = channel->wait_exit();
-  auto answer = nlohmann::json::parse(line.value_or(""), nullptr, false);
-  if (status.code != 0 || !answer.is_object() || !answer.contains("flakeLock") || !answer["flakeLock"].is_string()) {
-    throw NodeError("updating the flake inputs on " + m_session->describe() + " failed (" + ssh::describe(status) +
-                    "):\n" + stderr_text);
-  }
-  if (answer.contains("log") && answer["log"].is_string()) {
-    log = answer["log"].get<std::string>();
-  }
-  return answer["flakeLock"].get<std::string>();
+AgentLinkFactory ssh_agent_links(ssh::SshOptions options) {
+  return [options](const BuildLocation& location) { return std::make_unique<SshAgentLink>(location, options); };
 }
 
 }  // namespace fleet::coordinator

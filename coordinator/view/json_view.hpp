@@ -14,12 +14,13 @@ class JsonView final : public ProgressView {
 public:
   JsonView(std::vector<std::string> nodes, std::ostream& out, std::ostream& err);
 
-  void on_event(const protocol::Event& event) override;
+  void on_transition(const NodeTransition& transition) override;
   void on_message(std::string_view text) override;
   void tick(double now) override;
   void finish(const RunReport& report, const std::filesystem::path& report_path) override;
 
 private:
+  void print(const protocol::Event& event);
   std::set<std::string, std::less<>> m_nodes;
   std::ostream& m_out;
   std::ostream& m_err;

@@ -18,12 +18,13 @@ class PlainView final : public ProgressView {
 public:
   PlainView(std::vector<std::string> nodes, std::ostream& err, TimeZone zone = TimeZone::local);
 
-  void on_event(const protocol::Event& event) override;
+  void on_transition(const NodeTransition& transition) override;
   void on_message(std::string_view text) override;
   void tick(double now) override;
   void finish(const RunReport& report, const std::filesystem::path& report_path) override;
 
 private:
+  void print(const protocol::Event& event);
   std::string stamp(double ts) const;
   void line(double ts, const std::string& text);
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "coordinator/report/run_report.hpp"
+#include "coordinator/run/node_state.hpp"
 #include "uploader/protocol/event.hpp"
 
 #include <filesystem>
@@ -13,15 +14,12 @@
 
 namespace fleet::coordinator {
 
-// What the user sees of a run while it happens. The orchestrator feeds every event and note to
-// one view, always from its one thread; the view owns its output streams' formatting.
-class ProgressView {
+// What the user sees of a run while it happens. A view observes the run's NodeTracker (each
+// node's state, and the events behind it: an agent's, or the coordinator's own for phases such as
+// upload) and hears the orchestrator's notes, always on the run's one thread; it owns its output
+// streams' formatting. Transitions for nodes the view was not given are ignored.
+class ProgressView : public NodeObserver {
 public:
-  virtual ~ProgressView() = default;
-
-  // One event about a node of the run (from an agent, or made up by the coordinator for its own
-  // phases such as upload). Events for nodes the view was not given are ignored.
-  virtual void on_event(const protocol::Event& event) = 0;
 
   // A note from the coordinator itself, such as "uploading 1.2 MiB to b1".
   virtual void on_message(std::string_view text) = 0;

@@ -67,27 +67,27 @@ std::string TerminalView::render(const NodeLine& node, std::size_t columns) cons
   const char* colour = k_dim;
   std::string glyph = "·";
   switch (node.state) {
-  case State::waiting:
+  case NodeState::waiting:
     break;
-  case State::running:
-  case State::phase_ok:
+  case NodeState::working:
+  case NodeState::completed:
     colour = k_cyan;
     glyph = k_spinner[m_ticks % k_spinner.size()];
     break;
-  case State::done:
+  case NodeState::ok:
     colour = k_green;
     glyph = "✓";
     break;
-  case State::failed:
+  case NodeState::failed:
     colour = k_red;
     glyph = "✗";
     break;
-  case State::rolled_back:
+  case NodeState::rolled_back:
     colour = k_yellow;
     glyph = "↺";
     break;
   }
-  std::string phase = node.state == State::waiting ? "waiting" : node.phase;
+  std::string phase = node.state == NodeState::waiting ? "waiting" : node.phase;
   double end = node.stopped >= 0 ? node.stopped : m_now;
   std::string elapsed = node.first_seen >= 0 ? clock_text(end - node.first_seen) : "--:--";
   std::string head = pad_right(printable(node.name), m_name_width) + "  " + pad_right(phase, k_phase_width) + "  " + elapsed;
@@ -109,20 +109,20 @@ std::string TerminalView::render_rest(const std::vector<const NodeLine*>& rest, 
   std::map<std::string, int> counts;
   for (const NodeLine* node : rest) {
     switch (node->state) {
-    case State::waiting:
+    case NodeState::waiting:
       ++counts["waiting"];
       break;
-    case State::running:
-    case State::phase_ok:
+    case NodeState::working:
+    case NodeState::completed:
       ++counts["running"];
       break;
-    case State::done:
+    case NodeState::ok:
       ++counts["done"];
       break;
-    case State::failed:
+    case NodeState::failed:
       ++counts["failed"];
       break;
-    case State::rolled_back:
+    case NodeState::rolled_back:
       ++counts["rolled back"];
       break;
     }
@@ -149,7 +149,7 @@ std::vector<std::string> TerminalView::live_lines(TerminalSize size) const {
   // that are busy and count the others.
   std::vector<const NodeLine*> rest;
   for (const auto& node : m_nodes) {
-    bool busy = node.state == State::running || node.state == State::phase_ok;
+    bool busy = node.state == NodeState::working || node.state == NodeState::completed;
     if (busy && lines.size() + 1 < max_lines) {
       lines.push_back(render(node, size.columns));
     } else {
@@ -194,14 +194,28 @@ void TerminalView::print_above(const std::vector<std::string>& lines) {
   redraw();
 }
 
-void TerminalView::on_event(const protocol::Event& event) {
-  auto found = m_index.find(event.node);
+void TerminalView::on_transition(const NodeTransition& transition) {
+  auto found = m_index.find(transition.node);
   if (found == m_index.end()) {
     return;
   }
   NodeLine& node = m_nodes[found->second];
   // Elapsed times run on the coordinator's clock: agents' clocks may be skewed.
-  double now = m_now > 0 ? m_now : event.ts;
+  double now = m_now > 0 ? m_now : transition.ts;
+  // The clock stops whenever the node reaches an end: failed, then rolled back, stops it twice.
+  bool ended = transition.state == NodeState::ok || transition.state == NodeState::failed ||
+               transition.state == NodeState::rolled_back;
+  if (ended && transition.state != node.state) {
+    node.stopped = now;
+  }
+  node.state = transition.state;
+  if (transition.event != nullptr && !show_event(node, *transition.event, now)) {
+    return;
+  }
+  redraw();
+}
+
+bool TerminalView::show_event(NodeLine& node, const protocol::Event& event, double now) {
   if (node.first_seen < 0) {
     node.first_seen = now;
   }
@@ -210,12 +224,9 @@ void TerminalView::on_event(const protocol::Event& event) {
   std::string phase(protocol::to_string(event.phase));
   switch (event.status) {
   case protocol::Status::start:
-    if (node.state != State::failed) {
-      node.state = State::running;
-    }
     node.phase = phase;
     node.text = lines.empty() ? "" : lines.back();
-    break;
+    return true;
   case protocol::Status::progress:
     for (auto& line : lines) {
       node.recent.push_back(line);
@@ -227,21 +238,15 @@ void TerminalView::on_event(const protocol::Event& event) {
       node.text = lines.back();
     }
     // Log lines come fast; the next tick shows the latest one.
-    return;
+    return false;
   case protocol::Status::ok:
     node.phase = phase;
     node.text = lines.empty() ? "ok" : lines.front();
     if (event.phase == protocol::Phase::rollback) {
-      node.state = State::rolled_back;
-      node.stopped = now;
       node.text = "rolled back";
-    } else if (node.state != State::failed) {
-      node.state = State::phase_ok;
     }
-    break;
+    return true;
   case protocol::Status::fail: {
-    node.state = State::failed;
-    node.stopped = now;
     node.phase = phase;
     node.text = lines.empty() ? "failed" : lines.front();
     std::vector<std::string> block{paint("1;31", "FAILED:") + " " + printable(node.name) + " " + phase};
@@ -252,10 +257,10 @@ void TerminalView::on_event(const protocol::Event& event) {
       block.push_back("  " + line);
     }
     print_above(block);
-    return;
+    return false;
   }
   }
-  redraw();
+  return true;
 }
 
 void TerminalView::on_message(std::string_view text) { print_above(printable_lines(text)); }
@@ -279,14 +284,14 @@ void TerminalView::finish(const RunReport& report, const std::filesystem::path& 
       node.stopped = node.last_seen >= 0 ? node.last_seen : m_now;
     }
     if (result == "ok") {
-      node.state = State::done;
+      node.state = NodeState::ok;
       node.text = outcome->second.store_path.empty() ? "ok" : outcome->second.store_path;
     } else if (result == "rolled-back") {
-      node.state = State::rolled_back;
+      node.state = NodeState::rolled_back;
     } else if (result == "failed") {
-      node.state = State::failed;
+      node.state = NodeState::failed;
     } else {
-      node.state = State::waiting;
+      node.state = NodeState::waiting;
       node.first_seen = -1;
       node.text = result;
     }

@@ -32,17 +32,15 @@ public:
   // `probe` is asked for the terminal size at every redraw, so resizing just works.
   TerminalView(std::vector<std::string> nodes, std::ostream& err, Color color, SizeProbe probe);
 
-  void on_event(const protocol::Event& event) override;
+  void on_transition(const NodeTransition& transition) override;
   void on_message(std::string_view text) override;
   void tick(double now) override;
   void finish(const RunReport& report, const std::filesystem::path& report_path) override;
 
 private:
-  enum class State { waiting, running, phase_ok, done, failed, rolled_back };
-
   struct NodeLine {
     std::string name;
-    State state = State::waiting;
+    NodeState state = NodeState::waiting;
     std::string phase;
     double first_seen = -1;
     double last_seen = -1;
@@ -51,6 +49,8 @@ private:
     std::deque<std::string> recent;   // last log lines, for the failure block
   };
 
+  // Shows what `event` says of `node`; true when the live lines need a redraw now.
+  bool show_event(NodeLine& node, const protocol::Event& event, double now);
   std::string render(const NodeLine& node, std::size_t columns) const;
   std::string render_rest(const std::vector<const NodeLine*>& rest, std::size_t columns) const;
   std::vector<std::string> live_lines(TerminalSize size) const;

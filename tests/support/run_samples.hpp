@@ -4,6 +4,7 @@
 #pragma once
 
 #include "coordinator/report/run_recorder.hpp"
+#include "coordinator/run/node_state.hpp"
 #include "uploader/protocol/event.hpp"
 
 #include <string>
@@ -14,6 +15,23 @@ namespace fleet::test {
 inline constexpr double k_sample_start = 1795302000;  // 2026-11-21T23:00:00Z
 
 inline std::vector<std::string> sample_nodes() { return {"t1", "t2", "t3", "pi4", "t5"}; }
+
+// A run's node tracker with a recorder subscribed, every node served by location 0 and done once
+// activated: events go in as the orchestrator would feed them.
+struct TrackedRun {
+  coordinator::RunRecorder recorder;
+  coordinator::NodeTracker tracker;
+
+  TrackedRun(std::string run_id, const std::vector<std::string>& nodes, double started)
+      : recorder(std::move(run_id), nodes, started), tracker(nodes) {
+    tracker.subscribe(recorder);
+    for (const auto& node : nodes) {
+      tracker.assign(node, 0, protocol::Phase::activate);
+    }
+  }
+  void feed(const protocol::Event& event) { tracker.on_event(0, event); }
+  void job_ended(double now) { tracker.job_ended(0, now); }
+};
 
 // t1 is built on b1 and switched; t2 builds itself; t3's build fails on b1; pi4's health check
 // fails and it is rolled back; t5 never starts.
@@ -52,7 +70,8 @@ inline std::vector<protocol::Event> sample_events() {
 
 // The report a coordinator would write for the sample run.
 inline coordinator::RunReport sample_report() {
-  coordinator::RunRecorder recorder("20261121T230000Z-1a2b", sample_nodes(), k_sample_start);
+  TrackedRun run("20261121T230000Z-1a2b", sample_nodes(), k_sample_start);
+  auto& recorder = run.recorder;
   recorder.set_built_on("t1", "b1");
   recorder.set_built_on("t2", "self");
   recorder.set_built_on("t3", "b1");
@@ -60,10 +79,9 @@ inline coordinator::RunReport sample_report() {
   recorder.add_transfer({"laptop", "b1", 1258291, false});
   recorder.add_transfer({"b1", "t2", 18204, false, std::string(64, 'a'), ""});
   for (const auto& event : sample_events()) {
-    recorder.on_event(event);
+    run.feed(event);
   }
-  recorder.mark_ok("t1");
-  recorder.mark_ok("t2");
+  run.job_ended(k_sample_start + 14.1);
   return recorder.finish(std::string(64, 'e'), "switch", "/home/alice/fleet/fleet.json", k_sample_start + 14.2);
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/report/run_recorder.hpp"
+#include "support/run_samples.hpp"
 #include "coordinator/run/failover.hpp"
 
 #include <catch2/catch.hpp>
@@ -41,17 +42,21 @@ TEST_CASE("failover moves a dead builder's nodes to another one, or to themselve
 }
 
 TEST_CASE("moves are recorded in the report") {
-  RunRecorder recorder("run-1", {"t1"}, 100);
-  recorder.on_event({101, "t1", fleet::protocol::Phase::build, fleet::protocol::Status::start, "", json::object()});
-  recorder.move("t1", "b1", "b2", "b1 died (signal KILL); b2: the only available builder", 105);
-  recorder.mark_ok("t1");
-  RunReport report = recorder.finish("h", "switch", "fleet.json", 110);
+  fleet::test::TrackedRun run("run-1", {"t1"}, 100);
+  run.feed({101, "t1", fleet::protocol::Phase::build, fleet::protocol::Status::start, "", json::object()});
+  run.tracker.move("t1", 1, fleet::protocol::Phase::activate,
+                   {"b1", "b2", "b1 died (signal KILL); b2: the only available builder"}, 105);
+  run.tracker.on_event(1, {106, "t1", fleet::protocol::Phase::activate, fleet::protocol::Status::ok, "", json::object()});
+  run.tracker.job_ended(1, 107);
+  RunReport report = run.recorder.finish("h", "switch", "fleet.json", 110);
   const NodeOutcome& t1 = report.nodes.at("t1");
   CHECK(t1.built_on == "b2");
   REQUIRE(t1.moves.size() == 1);
   CHECK(t1.moves[0] == NodeMove{"b1", "b2", "b1 died (signal KILL); b2: the only available builder"});
-  REQUIRE(t1.phases.size() == 1);
+  REQUIRE(t1.phases.size() == 2);
   CHECK(t1.phases[0] == PhaseTiming{"build", 4, "fail"});  // the interrupted build on b1
+  CHECK(t1.phases[1] == PhaseTiming{"activate", 0, "ok"});
+  CHECK(t1.result == "ok");
   const json out = to_json(report);
   CHECK(out["nodes"]["t1"]["moves"][0]["to"] == "b2");
   CHECK(report_from_json(out) == report);

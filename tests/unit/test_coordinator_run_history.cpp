@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/report/node_logs.hpp"
 #include "coordinator/report/run_history.hpp"
-#include "coordinator/run/input_update.hpp"
+#include "coordinator/run/flake_inputs.hpp"
 #include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tree.hpp"

@@ -21,78 +21,82 @@ Event event(double ts, const std::string& node, Phase phase, Status status, cons
 }  // namespace
 
 TEST_CASE("phase timings are the difference of the start and end events") {
-  RunRecorder recorder("r", {"t1"}, 100);
-  recorder.on_event(event(100, "t1", Phase::build, Status::start));
-  recorder.on_event(event(103.5, "t1", Phase::build, Status::ok));
-  recorder.on_event(event(104, "t1", Phase::activate, Status::start));
-  recorder.on_event(event(104.25, "t1", Phase::activate, Status::ok));
+  test::TrackedRun run("r", {"t1"}, 100);
+  auto& recorder = run.recorder;
+  run.feed(event(100, "t1", Phase::build, Status::start));
+  run.feed(event(103.5, "t1", Phase::build, Status::ok));
+  run.feed(event(104, "t1", Phase::activate, Status::start));
+  run.feed(event(104.25, "t1", Phase::activate, Status::ok));
   const auto& outcome = recorder.node("t1");
   REQUIRE(outcome.phases.size() == 2);
   CHECK(outcome.phases[0] == PhaseTiming{"build", 3.5, "ok"});
   CHECK(outcome.phases[1] == PhaseTiming{"activate", 0.25, "ok"});
   CHECK(outcome.seconds() == Approx(3.75));
 
-  SECTION("events alone never make a node ok; mark_ok does") {
+  SECTION("events alone never make a node ok; the end of its job does") {
     CHECK(outcome.result == "skipped");
-    recorder.mark_ok("t1");
+    run.job_ended(105);
     CHECK(recorder.node("t1").result == "ok");
   }
   SECTION("an end without a start, or a clock going backwards, takes no time") {
-    recorder.on_event(event(200, "t1", Phase::check, Status::ok));
-    recorder.on_event(event(300, "t1", Phase::copy, Status::start));
-    recorder.on_event(event(250, "t1", Phase::copy, Status::ok));
+    run.feed(event(200, "t1", Phase::check, Status::ok));
+    run.feed(event(300, "t1", Phase::copy, Status::start));
+    run.feed(event(250, "t1", Phase::copy, Status::ok));
     CHECK(recorder.node("t1").phases[2] == PhaseTiming{"check", 0, "ok"});
     CHECK(recorder.node("t1").phases[3] == PhaseTiming{"copy", 0, "ok"});
   }
 }
 
 TEST_CASE("failures set the result and a phase-qualified error") {
-  RunRecorder recorder("r", {"t1", "t2"}, 0);
-  recorder.on_event(event(1, "t1", Phase::build, Status::start));
-  recorder.on_event(event(2, "t1", Phase::build, Status::fail, "nix build exited with status 1"));
+  test::TrackedRun run("r", {"t1", "t2"}, 0);
+  auto& recorder = run.recorder;
+  run.feed(event(1, "t1", Phase::build, Status::start));
+  run.feed(event(2, "t1", Phase::build, Status::fail, "nix build exited with status 1"));
   CHECK(recorder.node("t1").result == "failed");
   CHECK(recorder.node("t1").error == "build: nix build exited with status 1");
   CHECK(recorder.node("t1").phases.back() == PhaseTiming{"build", 1, "fail"});
 
   SECTION("later failures follow the first one") {
-    recorder.fail("t1", "copy", "builder b1 is unreachable");
+    run.feed(event(3, "t1", Phase::copy, Status::fail, "builder b1 is unreachable"));
     CHECK(recorder.node("t1").error == "build: nix build exited with status 1\ncopy: builder b1 is unreachable");
   }
   SECTION("coordinator-side failures") {
-    recorder.fail("t2", "upload", "cannot connect to b1.example:22: Connection refused");
+    run.feed(event(3, "t2", Phase::upload, Status::fail, "cannot connect to b1.example:22: Connection refused"));
     CHECK(recorder.node("t2").result == "failed");
     CHECK(recorder.node("t2").error == "upload: cannot connect to b1.example:22: Connection refused");
   }
-  SECTION("a retry that succeeds clears the error") {
-    recorder.mark_ok("t1");
-    CHECK(recorder.node("t1").result == "ok");
-    CHECK(recorder.node("t1").error.empty());
+  SECTION("a failed node stays failed when its job ends") {
+    run.job_ended(5);
+    CHECK(recorder.node("t1").result == "failed");
+    CHECK(recorder.node("t2").result == "skipped");
   }
 }
 
 TEST_CASE("a successful rollback after a failed check is recorded as rolled-back") {
-  RunRecorder recorder("r", {"t1"}, 0);
-  recorder.on_event(event(1, "t1", Phase::check, Status::start));
-  recorder.on_event(event(3, "t1", Phase::check, Status::fail, "tcp 22 refused"));
-  recorder.on_event(event(3, "t1", Phase::rollback, Status::start));
+  test::TrackedRun run("r", {"t1"}, 0);
+  auto& recorder = run.recorder;
+  run.feed(event(1, "t1", Phase::check, Status::start));
+  run.feed(event(3, "t1", Phase::check, Status::fail, "tcp 22 refused"));
+  run.feed(event(3, "t1", Phase::rollback, Status::start));
   SECTION("rollback ok") {
-    recorder.on_event(event(5, "t1", Phase::rollback, Status::ok));
+    run.feed(event(5, "t1", Phase::rollback, Status::ok));
     CHECK(recorder.node("t1").result == "rolled-back");
     CHECK(recorder.node("t1").error == "check: tcp 22 refused");
     auto report = recorder.finish("h", "switch", "f", 6);
     CHECK(report.exit_code() == 1);
   }
   SECTION("rollback failed too") {
-    recorder.on_event(event(5, "t1", Phase::rollback, Status::fail, "no previous generation"));
+    run.feed(event(5, "t1", Phase::rollback, Status::fail, "no previous generation"));
     CHECK(recorder.node("t1").result == "failed");
     CHECK(recorder.node("t1").error == "check: tcp 22 refused\nrollback: no previous generation");
   }
 }
 
 TEST_CASE("progress messages fill a bounded log tail") {
-  RunRecorder recorder("r", {"t1"}, 0);
+  test::TrackedRun run("r", {"t1"}, 0);
+  auto& recorder = run.recorder;
   for (int i = 0; i < 40; ++i) {
-    recorder.on_event(event(i, "t1", Phase::build, Status::progress, "line " + std::to_string(i)));
+    run.feed(event(i, "t1", Phase::build, Status::progress, "line " + std::to_string(i)));
   }
   const auto& tail = recorder.node("t1").log_tail;
   REQUIRE(tail.size() == k_log_tail_lines);
@@ -100,37 +104,41 @@ TEST_CASE("progress messages fill a bounded log tail") {
   CHECK(tail.back() == "line 39");
 
   SECTION("multi-line messages count line by line") {
-    recorder.on_event(event(50, "t1", Phase::build, Status::progress, "a\nb\n"));
+    run.feed(event(50, "t1", Phase::build, Status::progress, "a\nb\n"));
     CHECK(recorder.node("t1").log_tail.back() == "b");
     CHECK(recorder.node("t1").log_tail[k_log_tail_lines - 2] == "a");
   }
   SECTION("huge lines are cut without splitting a UTF-8 character") {
     std::string line(k_max_log_line - 1, 'x');
     line += "é and more";
-    recorder.on_event(event(50, "t1", Phase::build, Status::progress, line));
+    run.feed(event(50, "t1", Phase::build, Status::progress, line));
     const std::string& kept = recorder.node("t1").log_tail.back();
     CHECK(kept == std::string(k_max_log_line - 1, 'x') + "…");
   }
 }
 
 TEST_CASE("the store path comes from an event's extra field") {
-  RunRecorder recorder("r", {"t1"}, 0);
+  test::TrackedRun run("r", {"t1"}, 0);
+  auto& recorder = run.recorder;
   Event built = event(1, "t1", Phase::build, Status::ok);
   built.extra["storePath"] = "/nix/store/abc-nixos-system-t1";
-  recorder.on_event(built);
+  run.feed(built);
   CHECK(recorder.node("t1").store_path == "/nix/store/abc-nixos-system-t1");
 
   Event odd = event(2, "t1", Phase::build, Status::ok);
   odd.extra["storePath"] = 42;
-  recorder.on_event(odd);
+  run.feed(odd);
   CHECK(recorder.node("t1").store_path == "/nix/store/abc-nixos-system-t1");
 }
 
-TEST_CASE("events for nodes outside the run are ignored and counted") {
+TEST_CASE("transitions for nodes outside the run are ignored and counted") {
   RunRecorder recorder("r", {"t1"}, 0);
-  recorder.on_event(event(1, "mallory", Phase::build, Status::fail, "x"));
-  recorder.on_event(event(1, "", Phase::build, Status::progress, "x"));
-  recorder.on_event(event(1, "t1", Phase::build, Status::start));
+  const std::string mallory = "mallory", nobody, t1 = "t1";
+  Event stray = event(1, mallory, Phase::build, Status::fail, "x");
+  recorder.on_transition({mallory, NodeState::failed, &stray});
+  recorder.on_transition({nobody, NodeState::working});
+  Event start = event(1, t1, Phase::build, Status::start);
+  recorder.on_transition({t1, NodeState::working, &start});
   CHECK(recorder.ignored_events() == 2);
   auto report = recorder.finish("h", "switch", "f", 2);
   CHECK(report.nodes.size() == 1);
@@ -138,13 +146,14 @@ TEST_CASE("events for nodes outside the run are ignored and counted") {
 
   SECTION("while the coordinator naming an unknown node is a bug") {
     CHECK_THROWS_AS(recorder.node("mallory"), Error);
-    CHECK_THROWS_AS(recorder.mark_ok("mallory"), Error);
+    CHECK_THROWS_AS(recorder.set_built_on("mallory", "b1"), Error);
   }
 }
 
 TEST_CASE("finishing closes phases left open and gathers the run") {
-  RunRecorder recorder("r", {"t1", "t2"}, 10);
-  recorder.on_event(event(11, "t1", Phase::build, Status::start));
+  test::TrackedRun run("r", {"t1", "t2"}, 10);
+  auto& recorder = run.recorder;
+  run.feed(event(11, "t1", Phase::build, Status::start));
   recorder.set_built_on("t1", "b1");
   recorder.add_transfer({"laptop", "b1", 1000, false});
   recorder.add_transfer({"laptop", "b2", 24, false});

@@ -20,13 +20,30 @@ using namespace fleet::coordinator;
 
 namespace {
 
+// Events reach a view as they do in a run: through a node tracker the view observes, here with
+// every node served by location 0.
+class Feed {
+public:
+  Feed(const std::vector<std::string>& nodes, ProgressView& view) : m_tracker(nodes) {
+    m_tracker.subscribe(view);
+    for (const auto& node : nodes) {
+      m_tracker.assign(node, 0, protocol::Phase::activate);
+    }
+  }
+  void operator()(const protocol::Event& event) { m_tracker.on_event(0, event); }
+
+private:
+  NodeTracker m_tracker;
+};
+
 // Feeds the sample run to a view as the orchestrator would: ticks between events, a note, the end.
 void play_sample(ProgressView& view) {
+  Feed feed(test::sample_nodes(), view);
   view.tick(test::k_sample_start);
   view.on_message("uploading 1.2 MiB to b1");
   for (const auto& event : test::sample_events()) {
     view.tick(event.ts);
-    view.on_event(event);
+    feed(event);
   }
   view.finish(test::sample_report(), "/home/alice/.local/state/fleet/runs/x.json");
 }
@@ -151,9 +168,10 @@ TEST_CASE("a fleet taller than the terminal shows busy nodes and counts the rest
   }
   std::ostringstream err;
   TerminalView view(nodes, err, Color::off, [] { return TerminalSize{80, 6}; });
+  Feed feed(nodes, view);
   view.tick(10);
-  view.on_event({10, "n7", protocol::Phase::build, protocol::Status::start, "", {}});
-  view.on_event({10, "n9", protocol::Phase::build, protocol::Status::fail, "boom", {}});
+  feed({10, "n7", protocol::Phase::build, protocol::Status::start, "", {}});
+  feed({10, "n9", protocol::Phase::build, protocol::Status::fail, "boom", {}});
   view.tick(11);
   std::string out = err.str();
   std::vector<std::string> frame;
@@ -182,8 +200,9 @@ TEST_CASE("hostile text cannot drive the terminal") {
 
   std::ostringstream err;
   TerminalView view({"t1"}, err, Color::off, [] { return TerminalSize{}; });
+  Feed feed({"t1"}, view);
   view.tick(1);
-  view.on_event({1, "t1", protocol::Phase::build, protocol::Status::progress, "\x1b[1000Aup", {}});
+  feed({1, "t1", protocol::Phase::build, protocol::Status::progress, "\x1b[1000Aup", {}});
   view.tick(2);
   CHECK(err.str().find("\x1b[1000A") == std::string::npos);
 }
@@ -208,8 +227,9 @@ TEST_CASE("NO_COLOR turns the terminal view's colours off") {
     std::ostringstream out;
     std::ostringstream err;
     auto view = make_view(ViewMode::terminal, {"t1"}, out, err, Color::on);
+    Feed feed({"t1"}, *view);
     view->tick(1);
-    view->on_event({1, "t1", protocol::Phase::build, protocol::Status::start, "", {}});
+    feed({1, "t1", protocol::Phase::build, protocol::Status::start, "", {}});
     return err.str();
   };
   {

@@ -16,6 +16,9 @@ namespace fleet::protocol {
 // an older peer would misread.
 inline constexpr int k_protocol_version = 2;
 
+// How many targets the agent delivers (copies and activates) at once.
+inline constexpr int k_agent_deliveries_at_once = 4;
+
 // How a target gets its system: built on the agent's own host (`self`, the agent runs on the
 // target) or built by the agent on a build node and copied to the target (`delegate`).
 enum class TargetMode { self, delegate };

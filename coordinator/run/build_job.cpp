@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+#include "coordinator/run/build_job.hpp"
+
+namespace fleet::coordinator {
+
+protocol::BuildJob make_build_job(const JobSource& source, const BuildLocation& location,
+                                  std::vector<protocol::JobTarget> targets, const std::string& work_dir_suffix) {
+  protocol::BuildJob job;
+  job.run_id = source.run_id + work_dir_suffix;
+  job.source_hash = source.source_hash;
+  job.flake = source.flake;
+  job.nix_options = source.nix_options;
+  job.targets = std::move(targets);
+  job.eval_memory_mb = location.eval_memory_mb;
+  job.timeouts = job_timeouts(location.run.timeouts);
+  job.retries = job_retries(location.run.retries);
+  return job;
+}
+
+std::chrono::seconds job_time_bound(const protocol::BuildJob& job) {
+  const auto& t = job.timeouts;
+  const long long at_once = protocol::k_agent_deliveries_at_once;
+  const long long deliveries = (static_cast<long long>(job.targets.size()) + at_once - 1) / at_once;
+  const long long connects = static_cast<long long>(t.connect) * (job.retries.count + 1);
+  return std::chrono::seconds{connects + 2LL * t.build + deliveries * (t.copy + t.activate + 2 * connects) + 120};
+}
+
+}  // namespace fleet::coordinator
