@@ -5,6 +5,7 @@
 #include "builder/activation/follow.hpp"
 #include "builder/activation/supervisor.hpp"
 #include "builder/closure_diff.hpp"
+#include "uploader/base/error.hpp"
 
 namespace fleet::builder {
 
@@ -67,6 +68,9 @@ std::string activate_here(const ActivationRequest& request, const NixCli& nix, c
                 {{"activation", record.id}});
     spawn_supervisor(state_dir, record.id);
   } catch (const std::exception& e) {
+    if (is_internal_error(e)) {
+      throw;
+    }
     return fail(std::string("cannot start the activation: ") + e.what());
   }
   return follow_activation(store, record.id, 0, events);

@@ -8,6 +8,7 @@
 #include "builder/phases/nixos_rebuild.hpp"
 #include "builder/source_store.hpp"
 #include "builder/target_ssh.hpp"
+#include "uploader/base/error.hpp"
 #include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <functional>
 #include <future>
 #include <iterator>
+#include <system_error>
 #include <unistd.h>
 
 namespace fleet::builder {
@@ -125,7 +127,9 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   std::filesystem::path source;
   try {
     source = unpacking.get();
-  } catch (const std::exception& e) {
+  } catch (const Error& e) {
+    return fail_all(e.what());  // ensure_tree says which source and where
+  } catch (const std::system_error& e) {
     return fail_all("cannot unpack source " + job.source_hash + ": " + e.what());
   }
   std::string flake_ref = "path:" + (source / job.flake).lexically_normal().string();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "builder/closure_diff.hpp"
 
+#include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
 
 #include <filesystem>
@@ -33,7 +34,8 @@ std::string diff_closures(const NixCli& nix, const std::string& before, const st
     }
     return text.empty() ? "(no package changes)\n" : text;
   } catch (const std::exception& e) {
-    return std::string("(nix store diff-closures could not run: ") + e.what() + ")";
+    // Only a note in the report: the activation goes on without it.
+    return "(nix store diff-closures could not run: " + describe_error(e) + ")";
   }
 }
 

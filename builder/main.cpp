@@ -152,11 +152,11 @@ int main(int argc, char** argv) {
                      .dump()
               << '\n';
     return 0;
-  } catch (const ConfigError& e) {
-    std::cerr << "fleet-builder: error: " << e.what() << '\n';
-    return to_int(ExitCode::usage);
-  } catch (const std::exception& e) {
-    std::cerr << "fleet-builder: error: " << e.what() << '\n';
-    return to_int(ExitCode::node_failed);
+  } catch (...) {
+    std::string command_line = "fleet-builder";
+    for (int i = 1; i < argc; ++i) {
+      command_line += std::string(" ") + argv[i];
+    }
+    return to_int(report_uncaught(std::cerr, "fleet-builder", "running `" + command_line + "`"));
   }
 }

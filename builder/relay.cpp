@@ -57,8 +57,9 @@ transfer::RelayOutcome send_to(const transfer::RelayDestination& destination, co
     }
     outcome.ok = true;
   } catch (const std::exception& e) {
+    // Each destination runs on a thread of its own, and one failing must not stop the others.
     outcome.ok = false;
-    outcome.error = e.what();
+    outcome.error = describe_error(e);
     outcome.bytes = 0;
   }
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -41,6 +41,9 @@ fs::path SourceStore::ensure_tree(const std::string& hash) const {
     tarball::unpack_tar(*kept, tree(hash), hash, earlier);
   } catch (const tarball::DestinationExists&) {
     // Another job unpacked it first.
+  } catch (Error& e) {
+    e.add_context("unpacking source " + hash + " into " + tree(hash).string());
+    throw;
   }
   return tree(hash);
 }

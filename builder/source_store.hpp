@@ -28,7 +28,8 @@ public:
   // The unpacked tree of `hash`, unpacked from its tar first if need be (a receive only keeps
   // the tar, so that relaying to other nodes does not wait for an unpack), hardlinking the
   // files it shares with the newest tree unpacked before. Throws fleet::NodeError
-  // when neither is here, fleet::ProtocolError when the tar cannot be unpacked safely.
+  // when neither is here, fleet::ProtocolError when the tar cannot be unpacked safely, and
+  // adds the context "unpacking source <hash> into <tree>" to any fleet::Error of the unpack.
   std::filesystem::path ensure_tree(const std::string& hash) const;
 
   // Hashes of the kept tars, newest first.

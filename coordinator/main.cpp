@@ -2,7 +2,6 @@
 // fleet: deploys NixOS machines through build nodes. Parses the command line, runs one
 // command, and maps errors to the exit codes DESIGN.md defines.
 #include "coordinator/commands/commands.hpp"
-#include "uploader/base/error.hpp"
 #include "uploader/base/exit_code.hpp"
 
 #include <CLI/CLI.hpp>
@@ -80,11 +79,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : to_int(ExitCode::usage);
   }
+  std::string command_line = "fleet";
+  for (int i = 1; i < argc; ++i) {
+    command_line += std::string(" ") + argv[i];
+  }
   try {
     if (*sync_command) {
-      for (int i = 0; i < argc; ++i) {
-        sync.command_line += (i == 0 ? "" : " ") + std::string(i == 0 ? "fleet" : argv[i]);
-      }
+      sync.command_line = command_line;
       return coordinator::run_sync_and_build(sync);
     }
     if (*secrets_command) {
@@ -103,14 +104,7 @@ int main(int argc, char** argv) {
       return coordinator::run_report_command(history);
     }
     return coordinator::run_plan_command(plan);
-  } catch (const ConfigError& e) {
-    std::cerr << "fleet: error: " << e.what() << '\n';
-    return to_int(ExitCode::usage);
-  } catch (const LockHeld& e) {
-    std::cerr << "fleet: error: " << e.what() << '\n';
-    return to_int(ExitCode::locked);
-  } catch (const std::exception& e) {
-    std::cerr << "fleet: error: " << e.what() << '\n';
-    return to_int(ExitCode::node_failed);
+  } catch (...) {
+    return to_int(report_uncaught(std::cerr, "fleet", "running `" + command_line + "`"));
   }
 }

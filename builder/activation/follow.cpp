@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "builder/activation/follow.hpp"
 
+#include "uploader/base/error.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <fstream>
@@ -57,7 +59,7 @@ std::string follow_activation(const ActivationStore& store, const std::string& i
         if (event.extra.contains("final") && event.extra["final"].is_string()) {
           return event.extra["final"].get<std::string>();
         }
-      } catch (const std::exception&) {
+      } catch (const ProtocolError&) {
         // Only the supervisor writes this file; a damaged line is relayed for the record.
       }
     }

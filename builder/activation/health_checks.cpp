@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "builder/activation/health_checks.hpp"
 
+#include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
 
 #include <arpa/inet.h>
@@ -180,7 +181,9 @@ CheckOutcome run_health_check(const protocol::HealthCheck& check) {
     try {
       outcome = attempt(check);
     } catch (const std::exception& e) {
-      outcome = {false, check.value("type", "check"), e.what(), 0};
+      // Whatever stops a check from running, a bug included, fails it: the system then rolls
+      // back instead of staying on a generation nobody checked.
+      outcome = {false, check.value("type", "check"), describe_error(e), 0};
     }
     outcome.attempts = i + 1;
     if (outcome.passed) {

@@ -191,13 +191,22 @@ int run_supervisor(const ActivationStore& store, const std::string& id) {
   }
   EventWriter events(file);
   int rc = 1;
+  std::exception_ptr bug;
   try {
     rc = Supervision(record, events).run(store);
   } catch (const std::exception& e) {
-    events.emit(record.node, Phase::activate, Status::fail, std::string("the activation supervisor failed: ") + e.what(),
+    // Whoever follows the activation waits for a final event, so it is written whatever failed;
+    // a bug then still reaches main() and its exit code.
+    events.emit(record.node, Phase::activate, Status::fail, "the activation supervisor failed: " + describe_error(e),
                 {{"final", "failed"}});
+    if (is_internal_error(e)) {
+      bug = std::current_exception();
+    }
   }
   std::fclose(file);
+  if (bug) {
+    std::rethrow_exception(bug);
+  }
   return rc;
 }
 

@@ -187,8 +187,9 @@ void probe_targets(std::vector<TargetState>& targets, const std::filesystem::pat
       }
       events.emit(node, Phase::probe, Status::ok, "reachable from this build node");
     } catch (const std::exception& e) {
+      // Each target runs on a thread of its own: whatever fails fails that target only.
       state.failed = true;
-      events.emit(node, Phase::probe, Status::fail, e.what());
+      events.emit(node, Phase::probe, Status::fail, describe_error(e));
     }
   });
 }
@@ -211,8 +212,8 @@ void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const
       }
       ssh.stop_sharing();
     } catch (const std::exception& e) {
-      state.failed = true;
-      events.emit(state.target.node, Phase::copy, Status::fail, e.what());
+      state.failed = true;  // a thread per target, as in probe_targets
+      events.emit(state.target.node, Phase::copy, Status::fail, describe_error(e));
     }
   });
 }

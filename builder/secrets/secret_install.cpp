@@ -60,7 +60,10 @@ bool install(const SecretBundle& bundle, const std::string& when, const SecretOp
   try {
     identities = load_identities(options.host_key);
   } catch (const std::exception& e) {
-    identity_error = e.what();
+    if (is_internal_error(e)) {
+      throw;
+    }
+    identity_error = e.what();  // reported with each secret it leaves undecrypted
   }
   bool required_ok = true;
   std::string failures;
@@ -73,15 +76,16 @@ bool install(const SecretBundle& bundle, const std::string& when, const SecretOp
       Plaintext plaintext;
       try {
         plaintext.bytes = age::decrypt(secret->ciphertext, *identities);
-      } catch (const Error& e) {
-        throw Error(std::string(e.what()) + " (tried " + options.host_key.string() +
-                    "; check the node's hostKey in fleet.json, then run `fleet secrets rekey`)");
+      } catch (Error& e) {
+        e.add_context("decrypting it with " + options.host_key.string() +
+                      " (check the node's hostKey in fleet.json, then run `fleet secrets rekey`)");
+        throw;
       }
       write_secret_file(spec, plaintext.bytes);
       events.emit(node, Phase::secrets, Status::progress,
                   "secret '" + spec.name + "' → " + spec.dest + " (" + spec.owner + ":" + spec.group + " " + spec.mode + ")");
     } catch (const std::exception& e) {
-      std::string why = "secret '" + spec.name + "' (" + spec.dest + "): " + e.what();
+      std::string why = "secret '" + spec.name + "' (" + spec.dest + "): " + describe_error(e);
       if (spec.required) {
         required_ok = false;
         failures += (failures.empty() ? "" : "; ") + why;
@@ -115,6 +119,9 @@ bool pre_activation(const SecretBundle& bundle, const SecretOptions& options, Ev
       write_private_file(kept_file(options, bundle.node), to_json(bundle).dump());
     }
   } catch (const std::exception& e) {
+    if (is_internal_error(e)) {
+      throw;
+    }
     events.emit(bundle.node, Phase::secrets, Status::fail,
                 std::string("cannot keep the ciphertexts for restoring at boot: ") + e.what());
     return false;
@@ -140,14 +147,19 @@ bool restore(const SecretOptions& options, EventWriter& events) {
     std::string node = entry.path().filename().string();
     try {
       std::ifstream in(file, std::ios::binary);
-      auto bundle = parse_bundle(nlohmann::json::parse(in));
+      auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+      if (json.is_discarded()) {
+        throw ProtocolError("not valid JSON");
+      }
+      auto bundle = parse_bundle(json);
       if (bundle.node != node) {
         throw ProtocolError(file.string() + " is about node '" + bundle.node + "'");
       }
       all_ok = install(bundle, "", options, events) && all_ok;
     } catch (const std::exception& e) {
+      // One node's kept secrets failing must not keep the other nodes' from being restored.
       all_ok = false;
-      events.emit(node, Phase::secrets, Status::fail, "cannot restore from " + file.string() + ": " + e.what());
+      events.emit(node, Phase::secrets, Status::fail, "cannot restore from " + file.string() + ": " + describe_error(e));
     }
   }
   return all_ok;

@@ -30,8 +30,9 @@ void attach_bundles(std::vector<TargetState>& targets, const std::filesystem::pa
     try {
       state.secrets.bundle = load_bundle(state.target.node, state.target.secrets, source_root);
     } catch (const std::exception& e) {
+      // One target's secrets failing, for whatever reason, must not stop the other targets.
       state.failed = true;
-      events.emit(state.target.node, protocol::Phase::secrets, protocol::Status::fail, e.what());
+      events.emit(state.target.node, protocol::Phase::secrets, protocol::Status::fail, describe_error(e));
     }
   }
 }

@@ -2,6 +2,7 @@
 #include "coordinator/cache/pack_cache.hpp"
 
 #include "coordinator/cache/source_snapshot.hpp"
+#include "uploader/base/error.hpp"
 #include "uploader/base/file_io.hpp"
 #include "uploader/hash/sha256.hpp"
 #include "uploader/protocol/job.hpp"
@@ -119,13 +120,14 @@ PackOutcome PackCache::pack(const tarball::SourceSet& sources, const std::functi
   }
 
   PackOutcome outcome{tarball::pack(sources), false};
+  // The cache only saves work, so nothing it throws fails the pack; a bug is still named as one.
   try {
     m_tarballs.put(outcome.packed);
     if (snapshot) {
       write_file_atomically(manifest_path, encode({taken_ns, outcome.packed.content_hash, snapshot->text}));
     }
   } catch (const std::exception& e) {
-    tell(warn, "warning: the tarball cache was not updated: " + std::string(e.what()));
+    tell(warn, "warning: the tarball cache was not updated: " + describe_error(e));
   }
   return outcome;
 }
@@ -136,7 +138,7 @@ PackOutcome pack_with_default_cache(const tarball::SourceSet& sources,
   try {
     tarballs.emplace(TarballCache::default_dir());
   } catch (const std::exception& e) {
-    tell(warn, "warning: packing without the tarball cache: " + std::string(e.what()));
+    tell(warn, "warning: packing without the tarball cache: " + describe_error(e));
     return {tarball::pack(sources), false};
   }
   return PackCache(*tarballs).pack(sources, warn);
@@ -146,7 +148,7 @@ void remember_tarball(const tarball::PackedTarball& packed, const std::function<
   try {
     TarballCache(TarballCache::default_dir()).put(packed);
   } catch (const std::exception& e) {
-    tell(warn, "warning: the tarball cache was not updated: " + std::string(e.what()));
+    tell(warn, "warning: the tarball cache was not updated: " + describe_error(e));
   }
 }
 

@@ -71,6 +71,17 @@ bool write_if_changed(const fs::path& path, const std::string& plaintext, const 
   return true;
 }
 
+// age::decrypt, and when it throws, the error says which file it was.
+age::Bytes decrypt_file(const FleetConfig& config, const fs::path& path, const std::string& text,
+                        const std::vector<age::Identity>& identities) {
+  try {
+    return age::decrypt(text, identities);
+  } catch (Error& e) {
+    e.add_context("decrypting " + shown(config, path));
+    throw;
+  }
+}
+
 std::string describe(const std::vector<age::Recipient>& recipients) {
   return std::to_string(recipients.size()) + " recipient(s)";
 }
@@ -108,7 +119,7 @@ int edit_command(const SecretsOptions& options) {
                       " --for SEL < plaintext`");
   }
   auto identities = load_admin_identity(options.identity);
-  auto plaintext = age::decrypt(*current, identities);
+  auto plaintext = decrypt_file(config, path, *current, identities);
   auto edited = edit_privately(options.name, plaintext);
   bool wrote = write_if_changed(path, edited, file->recipients, identities);
   std::cerr << (wrote ? "re-encrypted " : "unchanged: ") << shown(config, path) << " (" << describe(file->recipients) << ")\n";

@@ -58,6 +58,8 @@ std::vector<HistoryEntry> load_history(const fs::path& dir, std::vector<std::str
       }
       history.push_back({path, report_from_json(json)});
     } catch (const std::exception& e) {
+      // A damaged or foreign file is data, not a bug, whatever nlohmann throws for it: it is
+      // skipped and named, and the rest of the history still loads.
       if (problems != nullptr) {
         problems->push_back(path.string() + ": " + e.what());
       }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/run/notify.hpp"
 
+#include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
 
 namespace fleet::coordinator {
@@ -25,7 +26,8 @@ std::string run_notify(const std::string& command, const std::string& summary, c
     }
     return "the notify command " + how + (tail.empty() ? "" : ": " + tail);
   } catch (const std::exception& e) {
-    return std::string("the notify command could not be started: ") + e.what();
+    // The notification is reported, never the run's outcome: nothing may escape from here.
+    return "the notify command could not be started: " + describe_error(e);
   }
 }
 

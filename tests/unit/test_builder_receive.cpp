@@ -207,3 +207,25 @@ TEST_CASE("a new source reuses the unchanged files of the tree before it, and wr
   CHECK((fs::status(new_tree / "pkgs/file8").permissions() & fs::perms::owner_exec) != fs::perms::none);
   CHECK((fs::status(old_tree / "pkgs/file8").permissions() & fs::perms::owner_exec) == fs::perms::none);
 }
+
+TEST_CASE("a source that cannot be unpacked says which one, and stays a protocol error") {
+  TempDir tmp;
+  write_file(tmp / "src/flake.nix", "{ }\n");
+  const auto packed = tarball::pack(tarball::collect_sources(tmp / "src", {}));
+  const std::string claimed(64, 'a');  // kept under a hash it does not have
+  const builder::SourceStore store(tmp / "state");
+  fs::create_directories(store.dir());
+  store.keep_tar(claimed, tarball::zstd_decompress(packed.compressed, 1 << 20), std::nullopt);
+
+  try {
+    store.ensure_tree(claimed);
+    FAIL("unpacked a tar whose hash is not the one asked for");
+  } catch (const ProtocolError& e) {
+    CHECK_THAT(e.message(), Catch::Matchers::StartsWith("tarball content hash mismatch"));
+    REQUIRE(e.context().size() == 1);
+    CHECK(e.context()[0] == "unpacking source " + claimed + " into " + store.tree(claimed).string());
+    CHECK_THAT(e.what(), Catch::Matchers::EndsWith("\n  … while unpacking source " + claimed + " into " +
+                                                   store.tree(claimed).string()));
+  }
+  CHECK_FALSE(fs::exists(store.tree(claimed)));
+}

@@ -40,6 +40,13 @@ void HashingCompressor::stop_thread() {
   }
 }
 
+void HashingCompressor::throw_failure() const {
+  if (m_failure) {
+    std::rethrow_exception(m_failure);
+  }
+  throw Error(m_error);
+}
+
 void HashingCompressor::write(const void* data, std::size_t size) {
   const char* bytes = static_cast<const char*>(data);
   while (size > 0) {
@@ -57,7 +64,7 @@ void HashingCompressor::hand_over() {
   std::unique_lock lock(m_mutex);
   m_changed.wait(lock, [this] { return !m_error.empty() || m_full.size() + 1 < k_chunks_in_flight; });
   if (!m_error.empty()) {
-    throw Error(m_error);
+    throw_failure();
   }
   m_full.push_back(std::move(m_current));
   if (m_free.empty()) {
@@ -81,7 +88,7 @@ std::string HashingCompressor::finish() {
     m_changed.notify_all();
     m_changed.wait(lock, [this] { return m_done || !m_error.empty(); });
     if (!m_error.empty()) {
-      throw Error(m_error);
+      throw_failure();
     }
   }
   m_thread.join();
@@ -119,8 +126,10 @@ void HashingCompressor::run(std::string& out) {
     m_digest = std::move(digest);
     m_done = true;
   } catch (const std::exception& e) {
+    // Nothing may leave the thread; the exception is handed to the writer's thread instead.
     std::lock_guard lock(m_mutex);
     m_error = e.what();
+    m_failure = std::current_exception();
   }
   m_changed.notify_all();
 }

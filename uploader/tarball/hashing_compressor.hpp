@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -38,6 +39,7 @@ private:
   void hand_over();
   void run(std::string& out);
   void stop_thread();
+  [[noreturn]] void throw_failure() const;  // with m_mutex held and m_error set
 
   std::mutex m_mutex;
   std::condition_variable m_changed;
@@ -46,6 +48,7 @@ private:
   bool m_ending = false;
   bool m_done = false;
   std::string m_error;       // what the thread failed with
+  std::exception_ptr m_failure;  // the thread's exception itself, rethrown so its kind is kept
   std::string m_digest;
   Chunk m_current;           // being filled by write()
   std::thread m_thread;

@@ -30,6 +30,7 @@ struct TarSink {
   HashingCompressor compressor;
   std::uint64_t tar_size = 0;
   std::string error;  // an exception caught in the callback, rethrown after libarchive returns
+  std::exception_ptr bug;  // that exception when it is internal: rethrown as it is, not reworded
 };
 
 la_ssize_t sink_write(archive* a, void* client, const void* buffer, std::size_t length) {
@@ -40,6 +41,9 @@ la_ssize_t sink_write(archive* a, void* client, const void* buffer, std::size_t 
     return static_cast<la_ssize_t>(length);
   } catch (const std::exception& e) {
     sink->error = e.what();
+    if (is_internal_error(e)) {
+      sink->bug = std::current_exception();
+    }
     archive_set_error(a, EIO, "%s", e.what());
     return -1;
   }
@@ -95,6 +99,9 @@ private:
   void check(int status, const std::string& what, const std::string& path = {}) {
     if (status >= ARCHIVE_WARN) {
       return;
+    }
+    if (m_sink.bug) {
+      std::rethrow_exception(m_sink.bug);
     }
     const std::string reason = m_sink.error.empty() ? archive_error_text(m_writer.get()) : m_sink.error;
     throw Error("cannot " + what + (path.empty() ? "" : " for '" + path + "'") + " while packing: " + reason);
@@ -170,6 +177,9 @@ private:
       }
       const la_ssize_t written = archive_write_data(m_writer.get(), m_buffer.data(), static_cast<std::size_t>(n));
       if (written < 0) {
+        if (m_sink.bug) {
+          std::rethrow_exception(m_sink.bug);
+        }
         throw Error("cannot write data for '" + full + "' while packing: " +
                     (m_sink.error.empty() ? archive_error_text(m_writer.get()) : m_sink.error));
       }
