@@ -4,6 +4,7 @@
 #include "uploader/base/error.hpp"
 
 #include <cmath>
+#include <utility>
 
 namespace fleet::coordinator {
 namespace {
@@ -36,21 +37,19 @@ RunRecorder::RunRecorder(std::string run_id, std::vector<std::string> nodes, dou
   }
 }
 
-RunRecorder::NodeRecord& RunRecorder::state(const std::string& name) {
+const RunRecorder::NodeRecord& RunRecorder::state(const std::string& name) const {
   auto it = m_nodes.find(name);
   if (it == m_nodes.end()) {
-    throw Error("run recorder: node '" + name + "' is not part of run " + m_run_id);
+    throw InternalError("run recorder: node '" + name + "' is not part of run " + m_run_id);
   }
   return it->second;
 }
 
-const NodeOutcome& RunRecorder::node(const std::string& name) const {
-  auto it = m_nodes.find(name);
-  if (it == m_nodes.end()) {
-    throw Error("run recorder: node '" + name + "' is not part of run " + m_run_id);
-  }
-  return it->second.outcome;
+RunRecorder::NodeRecord& RunRecorder::state(const std::string& name) {
+  return const_cast<NodeRecord&>(std::as_const(*this).state(name));
 }
+
+const NodeOutcome& RunRecorder::node(const std::string& name) const { return state(name).outcome; }
 
 void RunRecorder::add_error(NodeOutcome& outcome, const std::string& phase, const std::string& message) {
   std::string entry = phase + ": " + (message.empty() ? "failed" : cut_line(message));

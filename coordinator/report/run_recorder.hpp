@@ -64,6 +64,7 @@ private:
     std::map<std::string, double> open_phases;  // phase → start time
   };
 
+  const NodeRecord& state(const std::string& name) const;
   NodeRecord& state(const std::string& name);
   void fold_event(NodeRecord& node, const protocol::Event& event);
   static void add_error(NodeOutcome& outcome, const std::string& phase, const std::string& message);

@@ -61,7 +61,7 @@ void NodeTracker::subscribe(NodeObserver& observer) { m_observers.push_back(&obs
 const NodeTracker::Node& NodeTracker::at(const std::string& node) const {
   auto it = m_nodes.find(node);
   if (it == m_nodes.end()) {
-    throw Error("node tracker: '" + node + "' is not part of this run");
+    throw InternalError("node tracker: '" + node + "' is not part of this run");
   }
   return it->second;
 }
