@@ -2,6 +2,7 @@
 #include "builder/activation/activation_store.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/base/unique_fd.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -95,16 +96,16 @@ ActivationRecord ActivationStore::load(const std::string& id) const {
 
 bool ActivationStore::decide(const std::string& id, const std::string& decision) const {
   auto file = dir(id) / "decision";
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
     if (errno == EEXIST) {
       return false;
     }
     throw Error("cannot record the decision for activation '" + id + "': " + std::strerror(errno));
   }
-  bool written = ::write(fd, decision.data(), decision.size()) == static_cast<ssize_t>(decision.size());
-  ::fsync(fd);
-  ::close(fd);
+  bool written = ::write(fd.get(), decision.data(), decision.size()) == static_cast<ssize_t>(decision.size());
+  ::fsync(fd.get());
+  fd.reset();
   if (!written) {
     throw Error("cannot record the decision for activation '" + id + "'");
   }

@@ -3,6 +3,7 @@
 
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
+#include "uploader/base/unique_fd.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -20,58 +21,42 @@ constexpr int k_default_timeout = 10;
 constexpr int k_default_command_timeout = 60;
 constexpr int k_default_interval = 2;
 
-class Socket {
-public:
-  explicit Socket(int fd) : m_fd(fd) {}
-  ~Socket() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  int fd() const { return m_fd; }
-
-private:
-  int m_fd;
-};
-
-// Connects to host:port within `timeout` seconds; returns the socket or sets `error`.
-std::unique_ptr<Socket> connect_tcp(const std::string& host, int port, int timeout, std::string& error) {
+// Connects to host:port within `timeout` seconds; returns the socket, or none and sets `error`.
+UniqueFd connect_tcp(const std::string& host, int port, int timeout, std::string& error) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
   if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
     error = "cannot resolve " + host + ": " + gai_strerror(rc);
-    return nullptr;
+    return UniqueFd();
   }
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> addresses(found, &freeaddrinfo);
   error = "no address for " + host;
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    auto socket = std::make_unique<Socket>(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (socket->fd() < 0) {
+    UniqueFd socket(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!socket.valid()) {
       error = std::strerror(errno);
       continue;
     }
-    if (::connect(socket->fd(), a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+    if (::connect(socket.get(), a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
       error = std::strerror(errno);
       continue;
     }
-    pollfd pfd{socket->fd(), POLLOUT, 0};
+    pollfd pfd{socket.get(), POLLOUT, 0};
     if (poll(&pfd, 1, timeout * 1000) != 1) {
       error = "no answer within " + std::to_string(timeout) + " s";
       continue;
     }
     int so_error = 0;
     socklen_t len = sizeof so_error;
-    getsockopt(socket->fd(), SOL_SOCKET, SO_ERROR, &so_error, &len);
+    getsockopt(socket.get(), SOL_SOCKET, SO_ERROR, &so_error, &len);
     if (so_error != 0) {
       error = std::strerror(so_error);
       continue;
     }
     return socket;
   }
-  return nullptr;
+  return UniqueFd();
 }
 
 CheckOutcome command_check(const std::string& command, int timeout) {
@@ -89,7 +74,7 @@ CheckOutcome tcp_check(const std::string& host, int port, int timeout) {
   std::string error;
   auto socket = connect_tcp(host, port, timeout, error);
   std::string summary = "tcp " + host + ":" + std::to_string(port);
-  return {socket != nullptr, summary, socket ? "accepted a connection" : error, 0};
+  return {socket.valid(), summary, socket.valid() ? "accepted a connection" : error, 0};
 }
 
 // Plain HTTP/1.0 GET; https:// goes through curl, since the agent links no TLS library.
@@ -113,21 +98,21 @@ CheckOutcome http_check(const std::string& url, int expected, int timeout) {
   }
   std::string error;
   auto socket = connect_tcp(host, port, timeout, error);
-  if (!socket) {
+  if (!socket.valid()) {
     return {false, summary, error, 0};
   }
   std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + authority + "\r\nConnection: close\r\n\r\n";
-  if (::send(socket->fd(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+  if (::send(socket.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
     return {false, summary, "cannot send the request", 0};
   }
   std::string response;
   char buffer[1024];
   while (response.find("\r\n") == std::string::npos && response.size() < 8192) {
-    pollfd pfd{socket->fd(), POLLIN, 0};
+    pollfd pfd{socket.get(), POLLIN, 0};
     if (poll(&pfd, 1, timeout * 1000) != 1) {
       return {false, summary, "no response within " + std::to_string(timeout) + " s", 0};
     }
-    ssize_t n = ::recv(socket->fd(), buffer, sizeof buffer, 0);
+    ssize_t n = ::recv(socket.get(), buffer, sizeof buffer, 0);
     if (n <= 0) {
       break;
     }

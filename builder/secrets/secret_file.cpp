@@ -2,8 +2,8 @@
 #include "builder/secrets/secret_file.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/base/file_io.hpp"
 
-#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -21,44 +21,6 @@ namespace fs = std::filesystem;
 std::string errno_text() {
   return std::strerror(errno);
 }
-
-// Closes the descriptor and removes the temporary file unless it was renamed into place.
-class TempFile {
-public:
-  TempFile(fs::path path, int fd) : m_path(std::move(path)), m_fd(fd) {}
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-    if (!m_committed) {
-      ::unlink(m_path.c_str());
-    }
-  }
-  int fd() const { return m_fd; }
-  void commit(const fs::path& dest) {
-    if (::fsync(m_fd) != 0 || ::close(m_fd) != 0) {
-      m_fd = -1;
-      throw Error("cannot write " + dest.string() + ": " + errno_text());
-    }
-    m_fd = -1;
-    if (::rename(m_path.c_str(), dest.c_str()) != 0) {
-      throw Error("cannot rename into " + dest.string() + ": " + errno_text());
-    }
-    m_committed = true;
-    int dir = ::open(dest.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      ::fsync(dir);
-      ::close(dir);
-    }
-  }
-
-private:
-  fs::path m_path;
-  int m_fd;
-  bool m_committed = false;
-};
 
 bool is_number(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
@@ -110,28 +72,15 @@ void make_parent(const fs::path& dir, mode_t mode, bool keys_group) {
   }
 }
 
-void write_atomically(const fs::path& dest, std::string_view content, uid_t uid, gid_t gid, mode_t mode) {
-  std::string templ = (dest.parent_path() / ("." + dest.filename().string() + ".fleet-XXXXXX")).string();
-  int fd = ::mkostemp(templ.data(), O_CLOEXEC);
-  if (fd < 0) {
-    throw Error("cannot create a temporary file beside " + dest.string() + ": " + errno_text());
-  }
-  TempFile temp(templ, fd);
-  // Owner and mode first: the content must never be readable by anyone else, even briefly.
-  if (::fchown(fd, uid, gid) != 0 || ::fchmod(fd, mode) != 0) {
-    throw Error("cannot set owner and mode of " + dest.string() + ": " + errno_text());
-  }
-  for (std::size_t done = 0; done < content.size();) {
-    auto n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      throw Error("cannot write " + dest.string() + ": " + errno_text());
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  temp.commit(dest);
+// Owner and mode come before any byte, so the content is never readable by anyone else, even
+// briefly; the directory is synced too, so an installed secret does not vanish in a crash.
+void write_atomically(const fs::path& dest, std::string_view content, FileOwner owner, mode_t mode) {
+  write_file_atomically(dest, content,
+                        {.mode = mode,
+                         .permissions = Permissions::exact,
+                         .owner = owner,
+                         .durability = Durability::file_and_directory,
+                         .missing_directories = MissingDirectories::fail});
 }
 
 }  // namespace
@@ -144,12 +93,12 @@ void write_secret_file(const protocol::JobSecret& spec, std::string_view content
   if (fs::is_directory(fs::symlink_status(dest))) {
     throw Error(spec.dest + " is a directory");
   }
-  write_atomically(dest, content, uid, gid, static_cast<mode_t>(protocol::parse_octal_mode(spec.mode)));
+  write_atomically(dest, content, {uid, gid}, static_cast<mode_t>(protocol::parse_octal_mode(spec.mode)));
 }
 
 void write_private_file(const fs::path& path, std::string_view content) {
   make_parent(path.parent_path(), 0700, false);
-  write_atomically(path, content, ::geteuid(), ::getegid(), 0600);
+  write_atomically(path, content, {::geteuid(), ::getegid()}, 0600);
 }
 
 }  // namespace fleet::builder::secrets

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/report/node_logs.hpp"
 
+#include "uploader/base/unique_fd.hpp"
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -79,17 +81,15 @@ std::FILE* NodeLogs::file_for(const std::string& node) {
     }
   }
   auto path = m_dir / (name + ".log");
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-  std::FILE* file = fd >= 0 ? ::fdopen(fd, "a") : nullptr;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  std::FILE* file = fd.valid() ? ::fdopen(fd.get(), "a") : nullptr;
   if (file == nullptr) {
-    if (fd >= 0) {
-      ::close(fd);
-    }
     if (m_problem.empty()) {
       m_problem = "cannot write " + path.string() + ": " + std::strerror(errno);
     }
     return nullptr;
   }
+  fd.release();  // the FILE owns it now
   m_files[name].reset(file);
   return file;
 }

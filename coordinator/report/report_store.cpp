@@ -4,6 +4,7 @@
 #include "coordinator/report/run_report.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/base/file_io.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -12,9 +13,7 @@
 #include <ctime>
 #include <random>
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace fleet::coordinator {
 namespace {
@@ -22,57 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string errno_text() { return std::strerror(errno); }
-
-// A temporary file beside its destination, closed and removed unless it was renamed into place.
-class TempFile {
-public:
-  explicit TempFile(const fs::path& destination)
-      : m_destination(destination), m_path(destination.string() + ".tmp-XXXXXX"), m_fd(::mkstemp(m_path.data())) {
-    if (m_fd < 0) {
-      throw Error("cannot write " + m_destination.string() + ": " + errno_text() + " (does its directory exist?)");
-    }
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() {
-    close_fd();
-    if (!m_committed) {
-      ::unlink(m_path.c_str());
-    }
-  }
-
-  int fd() const { return m_fd; }
-
-  // Closes the file and renames it over the destination.
-  void commit() {
-    if (::close(m_fd) != 0) {
-      m_fd = -1;
-      throw failure("close");
-    }
-    m_fd = -1;
-    if (::rename(m_path.c_str(), m_destination.c_str()) != 0) {
-      throw failure("rename");
-    }
-    m_committed = true;
-  }
-
-  Error failure(const std::string& what) const {
-    return Error("cannot write " + m_destination.string() + ": " + what + ": " + errno_text());
-  }
-
-private:
-  void close_fd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-      m_fd = -1;
-    }
-  }
-
-  fs::path m_destination;
-  std::string m_path;
-  int m_fd;
-  bool m_committed = false;
-};
 
 // Creates the missing directories of `dir` one by one, each 0700: run reports may quote build
 // logs, which are nobody else's business.
@@ -89,28 +37,15 @@ void create_private_dirs(const fs::path& dir) {
   }
 }
 
-// Temporary file in the same directory + fsync + rename: a crash leaves the old file or the
-// new one, never half a report.
-void write_atomically(const fs::path& path, const std::string& content, mode_t mode) {
-  TempFile temp(path);
-  if (::fchmod(temp.fd(), mode) != 0) {
-    throw temp.failure("fchmod");
-  }
-  std::size_t done = 0;
-  while (done < content.size()) {
-    ssize_t written = ::write(temp.fd(), content.data() + done, content.size() - done);
-    if (written < 0 && errno == EINTR) {
-      continue;
-    }
-    if (written <= 0) {
-      throw temp.failure("write");
-    }
-    done += static_cast<std::size_t>(written);
-  }
-  if (::fsync(temp.fd()) != 0) {
-    throw temp.failure("fsync");
-  }
-  temp.commit();
+// A crash leaves the old report or the new one, never half of one, and the directory is not
+// created here: the runs directory is made private above, an extra path is the user's choice.
+void write_report_file(const fs::path& path, const std::string& content, mode_t mode) {
+  write_file_atomically(path, content,
+                        {.mode = mode,
+                         .permissions = Permissions::exact,
+                         .owner = std::nullopt,
+                         .durability = Durability::file,
+                         .missing_directories = MissingDirectories::fail});
 }
 
 // A run id becomes a file name, and `fleet report RUN` reads it back: refuse anything that
@@ -160,9 +95,9 @@ fs::path save_report(const RunReport& report, const fs::path& extra_path) {
   fs::path dir = runs_dir();
   create_private_dirs(dir);
   fs::path path = dir / (report.run_id + ".json");
-  write_atomically(path, content, 0600);
+  write_report_file(path, content, 0600);
   if (!extra_path.empty()) {
-    write_atomically(extra_path, content, 0644);
+    write_report_file(extra_path, content, 0644);
   }
   return path;
 }

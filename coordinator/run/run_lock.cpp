@@ -94,18 +94,17 @@ RunLock RunLock::acquire(const fs::path& path, const std::string& command) {
       throw Error("cannot create directory " + partial.string() + " for the run lock: " + std::strerror(errno));
     }
   }
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) {
     throw Error("cannot open the run lock " + path.string() + ": " + std::strerror(errno));
   }
   int rc;
   do {
-    rc = ::flock(fd, LOCK_EX | LOCK_NB);
+    rc = ::flock(fd.get(), LOCK_EX | LOCK_NB);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
     int error = errno;
-    auto holder = parse_holder(read_all(fd));
-    ::close(fd);
+    auto holder = parse_holder(read_all(fd.get()));
     if (error != EWOULDBLOCK) {
       throw Error("cannot lock " + path.string() + ": " + std::strerror(error));
     }
@@ -115,31 +114,19 @@ RunLock RunLock::acquire(const fs::path& path, const std::string& command) {
   }
   // We hold the flock, so whoever wrote a record is gone: a run that ended cleanly truncates
   // the file, so a record left here is a dead process's.
-  std::optional<LockHolder> stale = parse_holder(read_all(fd));
-  try {
-    write_record(fd, path, command);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  return RunLock(fd, path, stale);
+  std::optional<LockHolder> stale = parse_holder(read_all(fd.get()));
+  write_record(fd.get(), path, command);
+  return RunLock(std::move(fd), path, stale);
 }
 
-RunLock::RunLock(int fd, fs::path path, std::optional<LockHolder> taken_over)
-    : m_fd(fd), m_path(std::move(path)), m_taken_over(std::move(taken_over)) {}
-
-RunLock::RunLock(RunLock&& other) noexcept
-    : m_fd(other.m_fd), m_path(std::move(other.m_path)), m_taken_over(std::move(other.m_taken_over)) {
-  other.m_fd = -1;
-}
+RunLock::RunLock(UniqueFd fd, fs::path path, std::optional<LockHolder> taken_over)
+    : m_fd(std::move(fd)), m_path(std::move(path)), m_taken_over(std::move(taken_over)) {}
 
 RunLock::~RunLock() {
-  if (m_fd >= 0) {
-    // Emptied before the flock goes, so the next run does not mistake a clean end for a crash.
-    if (::ftruncate(m_fd, 0) != 0) {
-      // Nothing to do: the next holder then reports a takeover, which is harmless.
-    }
-    ::close(m_fd);
+  // Emptied before the flock goes (with m_fd), so the next run does not mistake a clean end
+  // for a crash.
+  if (m_fd.valid() && ::ftruncate(m_fd.get(), 0) != 0) {
+    // Nothing to do: the next holder then reports a takeover, which is harmless.
   }
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/base/unique_fd.hpp"
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -28,7 +30,7 @@ public:
   // fleet::Error when the file cannot be opened or written.
   static RunLock acquire(const std::filesystem::path& path, const std::string& command);
 
-  RunLock(RunLock&& other) noexcept;
+  RunLock(RunLock&& other) noexcept = default;
   RunLock& operator=(RunLock&&) = delete;
   RunLock(const RunLock&) = delete;
   RunLock& operator=(const RunLock&) = delete;
@@ -39,9 +41,9 @@ public:
   const std::filesystem::path& path() const { return m_path; }
 
 private:
-  RunLock(int fd, std::filesystem::path path, std::optional<LockHolder> taken_over);
+  RunLock(UniqueFd fd, std::filesystem::path path, std::optional<LockHolder> taken_over);
 
-  int m_fd = -1;
+  UniqueFd m_fd;
   std::filesystem::path m_path;
   std::optional<LockHolder> m_taken_over;
 };

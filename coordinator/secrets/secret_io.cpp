@@ -2,10 +2,11 @@
 #include "coordinator/secrets/secret_io.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/base/file_io.hpp"
 #include "uploader/base/scratch_dir.hpp"
+#include "uploader/base/unique_fd.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,39 +108,24 @@ std::optional<std::string> read_optional_file(const fs::path& path) {
 }
 
 void replace_file(const fs::path& path, std::string_view content) {
-  fs::create_directories(path.parent_path());
-  std::string temp = (path.parent_path() / ("." + path.filename().string() + ".XXXXXX")).string();
-  int fd = ::mkstemp(temp.data());
-  if (fd < 0) {
-    throw Error("cannot create a file beside " + path.string() + ": " + std::strerror(errno));
-  }
-  bool ok = ::fchmod(fd, 0644) == 0;
-  for (std::size_t done = 0; ok && done < content.size();) {
-    auto n = ::write(fd, content.data() + done, content.size() - done);
-    ok = n > 0;
-    done += ok ? static_cast<std::size_t>(n) : 0;
-  }
-  ok = ok && ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    ::unlink(temp.c_str());
-    throw Error("cannot write " + path.string() + ": " + why);
-  }
+  // Synced: a crash must not leave an empty file where the only copy of a secret was.
+  write_file_atomically(path, content,
+                        {.mode = 0644,
+                         .permissions = Permissions::exact,
+                         .owner = std::nullopt,
+                         .durability = Durability::file,
+                         .missing_directories = MissingDirectories::create});
 }
 
 std::string edit_privately(const std::string& name, const std::string& content) {
   fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
   PrivateDir dir(base);
   fs::path file = dir.path() / name;
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 || ::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
-    if (fd >= 0) {
-      ::close(fd);
-    }
+  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid() || ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()) ||
+      !fd.close()) {
     throw Error("cannot write the private copy " + file.string() + ": " + std::strerror(errno));
   }
-  ::close(fd);
   const char* visual = std::getenv("VISUAL");
   const char* editor = std::getenv("EDITOR");
   std::string command = visual && *visual ? visual : (editor && *editor ? editor : "vi");

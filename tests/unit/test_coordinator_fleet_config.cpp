@@ -317,9 +317,16 @@ TEST_CASE("find_fleet_config searches upward") {
     CHECK(find_fleet_config(deep) == deep / "fleet.json");
   }
   SECTION("says where it looked when there is none") {
-    if (fs::exists("/tmp/fleet.json") || fs::exists("/fleet.json")) {
-      WARN("a fleet.json above the temp directory hides this case");
-      return;
+    // The search goes up to /, out of the temp directory: a stray fleet.json above it would be
+    // found, so say which one instead of failing on a confusing message or passing unchecked.
+    for (fs::path above = dir.path().parent_path();; above = above.parent_path()) {
+      if (fs::exists(above / "fleet.json")) {
+        FAIL((above / "fleet.json").string() << " lies above the test's temp directory and would be found; "
+                                               "remove it or point TMPDIR at a directory without one above it");
+      }
+      if (above == above.root_path()) {
+        break;
+      }
     }
     CHECK_THROWS_AS(find_fleet_config(deep), ConfigError);
     CHECK_THROWS_WITH(find_fleet_config(deep), Catch::Contains("not found in " + deep.string()) &&

@@ -10,8 +10,12 @@ using nlohmann::json;
 
 TEST_CASE("run settings default to sane limits") {
   auto settings = parse_run_settings("fleet.json", json::object());
-  CHECK(settings == RunSettings{});
+  // The defaults README.md documents, written out so that changing one breaks this test.
   CHECK(settings.timeouts.connect == 30);
+  CHECK(settings.timeouts.upload == 600);
+  CHECK(settings.timeouts.build == 21600);
+  CHECK(settings.timeouts.copy == 10800);
+  CHECK(settings.timeouts.activate == 1800);
   CHECK(settings.retries.count == 3);
   CHECK(settings.retries.delay == 1);
   CHECK(settings.history.keep == 100);
@@ -25,7 +29,7 @@ TEST_CASE("timeouts, retries and history are read from fleet.json") {
     "history": {"keep": 10, "maxAgeDays": 7}})"));
   CHECK(settings.timeouts.connect == 5);
   CHECK(settings.timeouts.activate == 60);
-  CHECK(settings.timeouts.build == PhaseTimeouts{}.build);
+  CHECK(settings.timeouts.build == 21600);  // absent keys keep the documented default
   CHECK(settings.retries.count == 0);
   CHECK(settings.history.keep == 10);
   CHECK(settings.history.max_age_days == 7);

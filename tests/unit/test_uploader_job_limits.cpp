@@ -34,8 +34,14 @@ TEST_CASE("a job without timeouts gets the defaults") {
   json.erase("timeouts");
   json.erase("retries");
   auto parsed = parse_build_job(json);
-  CHECK(parsed.timeouts == JobTimeouts{});
-  CHECK(parsed.retries == JobRetries{});
+  // The numbers README.md documents for fleet.json, written out so that changing a default
+  // breaks this test instead of silently changing what users get.
+  CHECK(parsed.timeouts.connect == 30);
+  CHECK(parsed.timeouts.build == 21600);
+  CHECK(parsed.timeouts.copy == 10800);
+  CHECK(parsed.timeouts.activate == 1800);
+  CHECK(parsed.retries.count == 3);
+  CHECK(parsed.retries.delay_seconds == 1);
 }
 
 TEST_CASE("hostile timeouts are refused") {

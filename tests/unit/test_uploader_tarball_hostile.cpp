@@ -164,7 +164,7 @@ TEST_CASE("corrupt, truncated and mismatched streams are rejected") {
   SECTION("a flipped byte in the frame") {
     std::string bad = stream;
     bad[bad.size() / 2] = static_cast<char>(bad[bad.size() / 2] ^ 0x55);
-    lab.expect_rejected(bad, hash, "");
+    lab.expect_rejected(bad, hash, "tarball stream is not valid zstd after");
   }
   SECTION("garbage after the zstd frame") { lab.expect_rejected(stream + "trailing!", hash, "not valid zstd"); }
   SECTION("garbage after the tar end inside the frame") {

@@ -2,6 +2,7 @@
 #include "uploader/base/file_io.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/base/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,74 +16,163 @@ namespace fleet {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// A temporary file beside its destination, removed unless commit() renamed it into place.
+class TemporaryFile {
+public:
+  TemporaryFile(const fs::path& destination, mode_t creation_mode) : m_destination(destination) {
+    std::random_device random;
+    const std::string directory = destination.parent_path().empty() ? "." : destination.parent_path().string();
+    // O_EXCL makes a name clash, or a planted symlink, a retry rather than a shared file.
+    for (int attempt = 0; attempt < 100 && !m_fd.valid(); ++attempt) {
+      m_path = destination.parent_path() / ("." + destination.filename().string() + ".tmp-" + random_suffix(random));
+      m_fd.reset(::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, creation_mode));
+      if (!m_fd.valid() && errno != EEXIST) {
+        throw Error("cannot write '" + destination.string() + "': cannot create a temporary file beside it: " +
+                    std::strerror(errno) + "; check that " + directory + " exists and that you may write there");
+      }
+    }
+    if (!m_fd.valid()) {
+      throw Error("cannot write '" + destination.string() + "': every temporary name beside it is taken");
+    }
+  }
+  TemporaryFile(const TemporaryFile&) = delete;
+  TemporaryFile& operator=(const TemporaryFile&) = delete;
+  ~TemporaryFile() {
+    if (!m_committed) {
+      ::unlink(m_path.c_str());
+    }
+  }
+
+  int fd() const { return m_fd.get(); }
+
+  // Closes the file and renames it over the destination.
+  void commit() {
+    if (!m_fd.close()) {
+      throw failure("close");
+    }
+    if (::rename(m_path.c_str(), m_destination.c_str()) != 0) {
+      throw failure("rename");
+    }
+    m_committed = true;
+  }
+
+  // The error for `step` failing with the current errno.
+  Error failure(const std::string& step) const {
+    const int error = errno;
+    const bool full = error == ENOSPC || error == EDQUOT;
+    return Error("cannot write '" + m_destination.string() + "': " + step + ": " + std::strerror(error) +
+                 (full ? " (disk full?)" : ""));
+  }
+
+private:
+  static std::string random_suffix(std::random_device& random) {
+    static constexpr char k_letters[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::string suffix(6, '\0');
+    for (char& c : suffix) {
+      c = k_letters[random() % (sizeof k_letters - 1)];
+    }
+    return suffix;
+  }
+
+  fs::path m_destination;
+  fs::path m_path;
+  UniqueFd m_fd;
+  bool m_committed = false;
+};
+
+void write_all(TemporaryFile& file, std::string_view content) {
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(file.fd(), content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      if (n == 0) {
+        errno = EIO;
+      }
+      throw file.failure("write");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// After the rename the new content is in place, so a directory that cannot be synced is not
+// reported: the caller could do nothing better than what is already there.
+void sync_directory(const fs::path& directory) {
+  UniqueFd dir(::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.valid()) {
+    ::fsync(dir.get());
+  }
+}
+
+}  // namespace
+
 std::optional<std::string> read_whole_file(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     return std::nullopt;
   }
   std::string content;
   struct stat st {};
-  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  if (ok) {
-    // One read of the announced size, then a check for more, instead of growing a buffer.
-    content.resize(static_cast<std::size_t>(st.st_size));
-    std::size_t done = 0;
-    while (ok) {
-      if (done == content.size()) {
-        content.resize(content.size() + 4096);
-      }
-      const ssize_t n = ::read(fd, content.data() + done, content.size() - done);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        ok = n == 0;
-        break;
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    content.resize(done);
-  }
-  ::close(fd);
-  if (!ok) {
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return std::nullopt;
   }
-  return content;
-}
-
-void write_file_atomically(const fs::path& path, std::string_view content) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  std::random_device random;
-  const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(random());
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw Error("cannot write '" + temporary.string() + "': " + std::strerror(errno) +
-                "; check the permissions of " + path.parent_path().string());
-  }
+  // One read of the announced size, then a check for more, instead of growing a buffer.
+  content.resize(static_cast<std::size_t>(st.st_size));
   std::size_t done = 0;
-  int error = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+  for (;;) {
+    if (done == content.size()) {
+      content.resize(content.size() + 4096);
+    }
+    const ssize_t n = ::read(fd.get(), content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n < 0) {
-      error = errno;
+      return std::nullopt;
+    }
+    if (n == 0) {
       break;
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::close(fd) != 0 && error == 0) {
-    error = errno;
+  content.resize(done);
+  return content;
+}
+
+void write_file_atomically(const fs::path& path, std::string_view content, const AtomicWriteOptions& options) {
+  const fs::path directory = path.parent_path();
+  if (options.missing_directories == MissingDirectories::create && !directory.empty()) {
+    std::error_code ec;
+    fs::create_directories(directory, ec);
+    if (ec) {
+      throw Error("cannot write '" + path.string() + "': cannot create its directory: " + ec.message());
+    }
   }
-  if (error == 0 && ::rename(temporary.c_str(), path.c_str()) != 0) {
-    error = errno;
+  const bool exact = options.permissions == Permissions::exact;
+  // Exact permissions start private and widen once the owner is set, so no other user can
+  // ever open the file in between.
+  TemporaryFile file(path, exact ? 0600 : options.mode);
+  if (options.owner) {
+    const std::string step =
+        "set its owner to " + std::to_string(options.owner->uid) + ":" + std::to_string(options.owner->gid);
+    if (::fchown(file.fd(), options.owner->uid, options.owner->gid) != 0) {
+      throw file.failure(step);
+    }
   }
-  if (error != 0) {
-    ::unlink(temporary.c_str());
-    throw Error("cannot write '" + path.string() + "': " + std::strerror(error) +
-                " (disk full?)");
+  if (exact && ::fchmod(file.fd(), options.mode) != 0) {
+    throw file.failure("set its mode");
+  }
+  write_all(file, content);
+  if (options.durability != Durability::none && ::fsync(file.fd()) != 0) {
+    throw file.failure("fsync");
+  }
+  file.commit();
+  if (options.durability == Durability::file_and_directory) {
+    sync_directory(directory);
   }
 }
 

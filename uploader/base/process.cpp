@@ -2,6 +2,7 @@
 #include "uploader/base/process.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/base/unique_fd.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -19,32 +20,19 @@ extern char** environ;
 namespace fleet {
 namespace {
 
-class Pipe {
-public:
+// A pipe(2) whose ends are closed one by one as the child and the parent stop needing them.
+struct Pipe {
   Pipe() {
-    if (pipe2(m_fds, O_CLOEXEC) != 0) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
       throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
     }
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
   }
-  ~Pipe() {
-    close_read();
-    close_write();
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  int read_end() const { return m_fds[0]; }
-  int write_end() const { return m_fds[1]; }
-  void close_read() { close_fd(m_fds[0]); }
-  void close_write() { close_fd(m_fds[1]); }
 
-private:
-  static void close_fd(int& fd) {
-    if (fd >= 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  int m_fds[2] = {-1, -1};
+  UniqueFd read_end;
+  UniqueFd write_end;
 };
 
 // Splits a byte stream into lines and hands each to a handler or a sink.
@@ -137,10 +125,10 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
   if (command.stdin_data.empty() && !dialogue) {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   } else {
-    posix_spawn_file_actions_adddup2(&actions, in.read_end(), 0);
+    posix_spawn_file_actions_adddup2(&actions, in.read_end.get(), 0);
   }
-  posix_spawn_file_actions_adddup2(&actions, out.write_end(), 1);
-  posix_spawn_file_actions_adddup2(&actions, err.write_end(), 2);
+  posix_spawn_file_actions_adddup2(&actions, out.write_end.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err.write_end.get(), 2);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Its own process group, so a timeout kills the whole tree (nix spawns builders and ssh).
@@ -164,9 +152,9 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
   if (rc != 0) {
     throw Error("cannot run '" + command.argv[0] + "': " + std::strerror(rc));
   }
-  in.close_read();
-  out.close_write();
-  err.close_write();
+  in.read_end.reset();
+  out.write_end.reset();
+  err.write_end.reset();
 
   ProcessResult result;
   std::deque<std::string> tail;
@@ -184,7 +172,7 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
         stdin_data.clear();
       }
       if (stdin_data.empty()) {
-        in.close_write();
+        in.write_end.reset();
       }
     }
     if (on_stdout_line) {
@@ -206,9 +194,9 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
 
   std::size_t written = 0;
   if (stdin_data.empty() && !dialogue) {
-    in.close_write();
+    in.write_end.reset();
   } else {
-    fcntl(in.write_end(), F_SETFL, O_NONBLOCK);
+    fcntl(in.write_end.get(), F_SETFL, O_NONBLOCK);
   }
   auto deadline = std::chrono::steady_clock::now() + command.timeout;
   bool out_open = true, err_open = true;
@@ -217,14 +205,14 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
     pollfd fds[3];
     nfds_t count = 0;
     if (out_open) {
-      fds[count++] = {out.read_end(), POLLIN, 0};
+      fds[count++] = {out.read_end.get(), POLLIN, 0};
     }
     if (err_open) {
-      fds[count++] = {err.read_end(), POLLIN, 0};
+      fds[count++] = {err.read_end.get(), POLLIN, 0};
     }
-    bool writing = in.write_end() >= 0 && !awaiting_first_line;
+    bool writing = in.write_end.valid() && !awaiting_first_line;
     if (writing) {
-      fds[count++] = {in.write_end(), POLLOUT, 0};
+      fds[count++] = {in.write_end.get(), POLLOUT, 0};
     }
     int wait_ms = 1000;
     if (command.timeout.count() > 0) {
@@ -243,24 +231,24 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
       if (fds[i].revents == 0) {
         continue;
       }
-      if (writing && fds[i].fd == in.write_end()) {
-        ssize_t n = ::write(in.write_end(), stdin_data.data() + written, stdin_data.size() - written);
+      if (writing && fds[i].fd == in.write_end.get()) {
+        ssize_t n = ::write(in.write_end.get(), stdin_data.data() + written, stdin_data.size() - written);
         if (n > 0) {
           written += static_cast<std::size_t>(n);
         }
         if (n < 0 && errno != EAGAIN) {
-          in.close_write();  // the child stopped reading; its exit status tells the rest
+          in.write_end.reset();  // the child stopped reading; its exit status tells the rest
         } else if (written == stdin_data.size()) {
-          in.close_write();
+          in.write_end.reset();
         }
         continue;
       }
       ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
       if (n <= 0) {
-        (fds[i].fd == out.read_end() ? out_open : err_open) = false;
+        (fds[i].fd == out.read_end.get() ? out_open : err_open) = false;
         continue;
       }
-      (fds[i].fd == out.read_end() ? out_lines : err_lines).feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+      (fds[i].fd == out.read_end.get() ? out_lines : err_lines).feed(std::string_view(buffer, static_cast<std::size_t>(n)));
     }
   }
   out_lines.finish();

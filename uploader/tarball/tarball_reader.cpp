@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "uploader/tarball/tarball_reader.hpp"
 
-#include "uploader/base/file_io.hpp"
 #include "uploader/base/scratch_dir.hpp"
 #include "uploader/hash/sha256.hpp"
 #include "uploader/tarball/archive_handle.hpp"
-#include "uploader/tarball/zstd_stream.hpp"
+#include "uploader/tarball/earlier_tree.hpp"
+#include "uploader/tarball/entry_checks.hpp"
+#include "uploader/tarball/tar_source.hpp"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -17,143 +18,13 @@
 #include <cstring>
 #include <exception>
 #include <functional>
-#include <map>
-#include <set>
 #include <system_error>
-#include <vector>
 
 namespace fleet::tarball {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// Decompresses the fd for libarchive, hashing and counting every decompressed byte, so the
-// hash covers the whole tar including anything after its end marker.
-class ZstdSource {
-public:
-  ZstdSource(int fd, std::uint64_t max_bytes)
-      : m_fd(fd), m_max_bytes(max_bytes), m_dctx(ZSTD_createDCtx()), m_in(ZSTD_DStreamInSize()),
-        m_out(ZSTD_DStreamOutSize()) {
-    if (!m_dctx) {
-      throw Error("zstd: cannot allocate a decompression context (out of memory?)");
-    }
-  }
-
-  // Next chunk of decompressed bytes; size 0 at the clean end of the stream. Throws
-  // ProtocolError for a corrupt, truncated or oversized stream.
-  std::pair<const void*, std::size_t> next() {
-    for (;;) {
-      if (m_input.pos == m_input.size && !m_output_pending) {
-        if (m_eof) {
-          if (m_frame_left != 0) {
-            throw ProtocolError("tarball stream ended in the middle of a zstd frame (" +
-                                std::to_string(m_compressed) + " compressed bytes received): truncated upload");
-          }
-          return {nullptr, 0};
-        }
-        fill();
-        continue;
-      }
-      ZSTD_outBuffer out{m_out.data(), m_out.size(), 0};
-      const std::size_t result = ZSTD_decompressStream(m_dctx.get(), &out, &m_input);
-      if (ZSTD_isError(result) != 0U) {
-        throw ProtocolError(std::string("tarball stream is not valid zstd after ") + std::to_string(m_compressed) +
-                            " compressed bytes: " + ZSTD_getErrorName(result));
-      }
-      m_frame_left = result;
-      m_output_pending = out.pos == out.size;
-      if (out.pos > 0) {
-        m_tar_size += out.pos;
-        if (m_tar_size > m_max_bytes) {
-          throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(m_max_bytes) + " bytes");
-        }
-        m_hasher.update(m_out.data(), out.pos);
-        return {m_out.data(), out.pos};
-      }
-    }
-  }
-
-  std::uint64_t tar_size() const { return m_tar_size; }
-  std::string hex_digest() { return m_hasher.hex_digest(); }
-
-  // Set when next() threw inside a libarchive callback, so the real cause is reported.
-  std::exception_ptr failure;
-
-private:
-  void fill() {
-    ssize_t n = 0;
-    do {
-      n = ::read(m_fd, m_in.data(), m_in.size());
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      throw Error(std::string("cannot read the tarball stream: ") + std::strerror(errno));
-    }
-    m_eof = n == 0;
-    m_compressed += static_cast<std::uint64_t>(n);
-    // Skippable frames decode to nothing, so the output cap alone would not bound the input.
-    if (m_compressed > m_max_bytes) {
-      throw ProtocolError("tarball stream is longer than the limit of " + std::to_string(m_max_bytes) + " bytes");
-    }
-    m_input = ZSTD_inBuffer{m_in.data(), static_cast<std::size_t>(n), 0};
-  }
-
-  int m_fd;
-  std::uint64_t m_max_bytes;
-  ZstdDCtx m_dctx;
-  std::vector<char> m_in;
-  std::vector<char> m_out;
-  ZSTD_inBuffer m_input{nullptr, 0, 0};
-  bool m_eof = false;
-  bool m_output_pending = false;
-  std::size_t m_frame_left = 1;  // nonzero until a frame has been fully decoded
-  std::uint64_t m_compressed = 0;
-  std::uint64_t m_tar_size = 0;
-  hash::Sha256 m_hasher;
-};
-
-// An uncompressed tar already in memory (rebuilt from a delta), hashed as it is read.
-class MemorySource {
-public:
-  MemorySource(std::string_view tar, std::uint64_t max_bytes) : m_tar(tar) {
-    if (tar.size() > max_bytes) {
-      throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(max_bytes) + " bytes");
-    }
-  }
-
-  std::pair<const void*, std::size_t> next() {
-    const std::size_t size = std::min(k_chunk, m_tar.size() - m_offset);
-    const char* data = m_tar.data() + m_offset;
-    m_offset += size;
-    m_hasher.update(data, size);
-    return {data, size};
-  }
-
-  std::uint64_t tar_size() const { return m_tar.size(); }
-  std::string hex_digest() { return m_hasher.hex_digest(); }
-
-  std::exception_ptr failure;
-
-private:
-  static constexpr std::size_t k_chunk = 1 << 20;
-  std::string_view m_tar;
-  std::size_t m_offset = 0;
-  hash::Sha256 m_hasher;
-};
-
-template <typename Source>
-la_ssize_t source_read(archive* a, void* client, const void** buffer) {
-  auto* source = static_cast<Source*>(client);
-  try {
-    const auto [data, size] = source->next();
-    *buffer = data;
-    return static_cast<la_ssize_t>(size);
-  } catch (const std::exception& e) {
-    source->failure = std::current_exception();
-    archive_set_error(a, EIO, "%s", e.what());
-    return -1;
-  }
-}
 
 fs::path make_partial_dir(const fs::path& dest) {
   hash::ensure_sodium();
@@ -169,133 +40,12 @@ fs::path make_partial_dir(const fs::path& dest) {
   return partial;
 }
 
-// Checked on the name as it came off the wire, before it is prefixed with the partial dir:
-// after prefixing every name is absolute, so libarchive's NOABSOLUTEPATHS cannot be used.
-// Returns false for names that denote the extraction root itself ("." or "./").
-bool validate_name(const char* raw) {
-  if (raw == nullptr || *raw == '\0') {
-    throw ProtocolError("tarball has an entry with an empty name");
-  }
-  const std::string name = raw;
-  if (name.front() == '/') {
-    throw ProtocolError("tarball entry '" + name + "' is an absolute path");
-  }
-  bool has_component = false;
-  std::size_t start = 0;
-  while (start <= name.size()) {
-    std::size_t slash = name.find('/', start);
-    if (slash == std::string::npos) {
-      slash = name.size();
-    }
-    const std::string_view component(name.data() + start, slash - start);
-    if (component == "..") {
-      throw ProtocolError("tarball entry '" + name + "' has a '..' component");
-    }
-    has_component = has_component || (!component.empty() && component != ".");
-    start = slash + 1;
-  }
-  return has_component;
-}
-
-void validate_entry(archive_entry* e, const UnpackLimits& limits) {
-  const char* name = archive_entry_pathname(e);
-  const std::string shown = name != nullptr ? name : "";
-  if (archive_entry_hardlink(e) != nullptr) {
-    throw ProtocolError("tarball entry '" + shown + "' is a hardlink (to '" + archive_entry_hardlink(e) +
-                        "'); fleet tarballs store hardlinked files as copies");
-  }
-  const auto type = archive_entry_filetype(e);
-  if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
-    throw ProtocolError("tarball entry '" + shown + "' has unsupported type 0" + std::to_string(type >> 12) +
-                        "; only files, directories and symlinks are allowed");
-  }
-  if (type == AE_IFLNK && (archive_entry_symlink(e) == nullptr || *archive_entry_symlink(e) == '\0')) {
-    throw ProtocolError("tarball symlink '" + shown + "' has an empty target");
-  }
-  if (archive_entry_size_is_set(e) != 0 &&
-      (archive_entry_size(e) < 0 || static_cast<std::uint64_t>(archive_entry_size(e)) > limits.max_total_bytes)) {
-    throw ProtocolError("tarball entry '" + shown + "' declares a size of " + std::to_string(archive_entry_size(e)) +
-                        " bytes, over the limit of " + std::to_string(limits.max_total_bytes));
+void check_hash(const UnpackResult& result, const std::string& expected_hash) {
+  if (result.content_hash != expected_hash) {
+    throw ProtocolError("tarball content hash mismatch: expected " + expected_hash + ", received " +
+                        result.content_hash + " (" + std::to_string(result.tar_size) + " tar bytes)");
   }
 }
-
-void normalise_mode(archive_entry* e) {
-  switch (archive_entry_filetype(e)) {
-  case AE_IFDIR:
-    archive_entry_set_perm(e, 0755);
-    break;
-  case AE_IFLNK:
-    archive_entry_set_perm(e, 0777);
-    break;
-  default:
-    archive_entry_set_perm(e, (archive_entry_perm(e) & 0111) != 0 ? 0755 : 0644);
-    break;
-  }
-}
-
-// Remembers the tarball's symlinks and refuses entries beneath one: writing them would go
-// through the link.
-class SymlinkGuard {
-public:
-  void check(const std::string& name, archive_entry* e) {
-    for (auto slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
-      if (m_symlinks.count(name.substr(0, slash)) != 0) {
-        throw ProtocolError("tarball entry '" + name + "' lies beneath the symlink '" + name.substr(0, slash) +
-                            "': writing it would go through the link");
-      }
-    }
-    if (archive_entry_filetype(e) == AE_IFLNK) {
-      m_symlinks.insert(name.substr(0, name.find_last_not_of('/') + 1));
-    }
-  }
-
-private:
-  std::set<std::string> m_symlinks;
-};
-
-// An earlier unpacked tree whose files, where identical to an entry's, are hardlinked instead
-// of written again: on a mostly unchanged source that is a few writes instead of thousands.
-// Only plain files reached through plain directories count.
-class EarlierTree {
-public:
-  explicit EarlierTree(fs::path root) : m_root(std::move(root)) {}
-
-  // The earlier file identical to this regular-file entry holding `data`, if there is one.
-  std::optional<fs::path> identical(const std::string& name, archive_entry* e, std::string_view data) {
-    const fs::path candidate = m_root / name;
-    struct stat st {};
-    if (m_root.empty() || !plain_parents(fs::path(name).parent_path()) ||
-        ::lstat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
-        static_cast<std::uint64_t>(st.st_size) != data.size() ||
-        (st.st_mode & 0777) != (archive_entry_perm(e) & 0777)) {
-      return std::nullopt;
-    }
-    auto content = read_whole_file(candidate);
-    if (!content || *content != data) {
-      return std::nullopt;
-    }
-    return candidate;
-  }
-
-private:
-  bool plain_parents(const fs::path& relative) {
-    if (relative.empty()) {
-      return true;
-    }
-    auto known = m_plain_dirs.find(relative.string());
-    if (known != m_plain_dirs.end()) {
-      return known->second;
-    }
-    struct stat st {};
-    const bool plain = plain_parents(relative.parent_path()) && ::lstat((m_root / relative).c_str(), &st) == 0 &&
-                       S_ISDIR(st.st_mode);
-    m_plain_dirs[relative.string()] = plain;
-    return plain;
-  }
-
-  fs::path m_root;
-  std::map<std::string, bool> m_plain_dirs;
-};
 
 // Reads a tarball from a Source and writes it under `partial`, refusing it whole at the first
 // hostile entry. With an empty `partial` it writes nothing: every entry is still read and
@@ -457,10 +207,7 @@ UnpackResult unpack_from(Input input, const fs::path& dest, const std::string& e
     Unpacker<Source> unpacker(input, partial.path(), limits, EarlierTree(earlier));
     result = unpacker.run();
   }
-  if (result.content_hash != expected_hash) {
-    throw ProtocolError("tarball content hash mismatch: expected " + expected_hash + ", received " +
-                        result.content_hash + " (" + std::to_string(result.tar_size) + " tar bytes)");
-  }
+  check_hash(result, expected_hash);
   fs::permissions(partial.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                       fs::perms::others_read | fs::perms::others_exec);
   // RENAME_NOREPLACE: a plain rename() would silently replace an empty directory at dest.
@@ -489,10 +236,7 @@ UnpackResult unpack_tar(std::string_view tar, const fs::path& dest, const std::s
 UnpackResult check_tar(std::string_view tar, const std::string& expected_hash, const UnpackLimits& limits) {
   const fs::path write_nothing;
   auto result = Unpacker<MemorySource>(tar, write_nothing, limits, EarlierTree({})).run();
-  if (result.content_hash != expected_hash) {
-    throw ProtocolError("tarball content hash mismatch: expected " + expected_hash + ", received " +
-                        result.content_hash + " (" + std::to_string(result.tar_size) + " tar bytes)");
-  }
+  check_hash(result, expected_hash);
   return result;
 }
 

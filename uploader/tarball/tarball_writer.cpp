@@ -2,6 +2,7 @@
 #include "uploader/tarball/tarball_writer.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/base/unique_fd.hpp"
 #include "uploader/tarball/archive_handle.hpp"
 #include "uploader/tarball/hashing_compressor.hpp"
 
@@ -48,22 +49,6 @@ la_ssize_t sink_write(archive* a, void* client, const void* buffer, std::size_t 
     return -1;
   }
 }
-
-class FileDescriptor {
-public:
-  explicit FileDescriptor(int fd) : m_fd(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -150,7 +135,7 @@ private:
   // The size comes from fstat on the opened file so the header matches what is read, and a
   // file that shrinks meanwhile is an error instead of silently zero-padded.
   void add_file(const std::string& full) {
-    FileDescriptor fd(::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    const UniqueFd fd(::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     struct stat st {};
     if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) {
       throw Error("cannot open '" + full + "' while packing: " + errno_text());

@@ -11,6 +11,12 @@ setup() {
   copy_demo_fleet
 }
 
+# `find` and `ls` print nothing for a directory that is not there, which would pass the
+# "nothing in it" checks below, so each of them first asserts the directory exists.
+expect_dir() {
+  [[ -d $1 ]] || fail "directory $1 does not exist"
+}
+
 activations() {
   local file=$LAB/hosts/$1/var-lib-lab/activations
   if [[ -f $file ]]; then cat "$file"; fi
@@ -45,8 +51,10 @@ test_first_deploy_builds_on_builders_and_activates_each_target_once() {
   done
   # Delegated targets only received closures (no derivations); the self-building one evaluated.
   for n in t1 t2 t4; do
+    expect_dir "$LAB/hosts/$n/nix/store"
     expect_eq 0 "$(find "$LAB/hosts/$n/nix/store" -maxdepth 1 -name '*.drv' | wc -l)" ".drv files on $n"
   done
+  expect_dir "$LAB/hosts/t3/nix/store"
   [[ $(find "$LAB/hosts/t3/nix/store" -maxdepth 1 -name '*.drv' | wc -l) -gt 0 ]] || fail "t3 did not evaluate itself"
   local uploaded
   uploaded=$(jq -r '.uploadedBytes' "$LAB_SCRATCH/first.json")
@@ -170,13 +178,16 @@ test_hostile_tarballs_are_rejected_whole() {
     [[ ! -e $LAB/hosts/b1/var-lib-fleet/sources/$hash && ! -e $LAB/hosts/b1/var-lib-fleet/sources/$hash.tar ]] \
       || fail "the $kind tarball was kept"
   done
+  expect_dir "$LAB/hosts/b1/var-lib-fleet/sources"
   [[ -z $(find "$LAB/hosts/b1/var-lib-fleet/sources" -maxdepth 1 -name '*partial*') ]] || fail "partial directories left behind"
   [[ ! -e $LAB/hosts/b1/var-lib-fleet/fleet-hostile-dotdot ]] || fail "'../' escaped"
   [[ ! -e $LAB/hosts/b1/var-lib-fleet/sources/fleet-hostile-dotdot ]] || fail "'../' escaped"
   [[ ! -e $LAB/hosts/b1/var-lib-fleet/fleet-hostile-absolute ]] || fail "an absolute path was written"
+  expect_dir "$LAB/hosts/b1/var-lib-lab/fleet-hostile-outside"
   [[ -z $(ls -A "$LAB/hosts/b1/var-lib-lab/fleet-hostile-outside") ]] || fail "a file was written through a symlink"
 }
 
 test_laptop_store_stays_empty() {
+  expect_dir "$LAB/hosts/laptop/nix"
   expect_eq "" "$(find "$LAB/hosts/laptop/nix" -mindepth 1 -maxdepth 1)" "entries in the laptop's /nix"
 }

@@ -3,7 +3,7 @@
 
 // Test-only helper: a private OpenSSH sshd on 127.0.0.1 with its own host key, client key and
 // temp directory, run as a child process this test owns and stops by pid. Needs root (sshd
-// refuses to switch users otherwise) and /usr/sbin/sshd; `skip_reason()` says why not.
+// refuses to switch users otherwise) and /usr/sbin/sshd; `problem()` says why it could not start.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -30,11 +30,13 @@ class PrivateSshd {
 public:
   PrivateSshd() {
     if (geteuid() != 0) {
-      m_skip = "not running as root";
+      m_problem = "the unit tests are not running as root, and sshd refuses to switch users otherwise; "
+                  "run them as root (CI does)";
       return;
     }
     if (!std::filesystem::exists("/usr/sbin/sshd") || !std::filesystem::exists("/usr/bin/ssh-keygen")) {
-      m_skip = "/usr/sbin/sshd or ssh-keygen is missing";
+      m_problem = "/usr/sbin/sshd or /usr/bin/ssh-keygen is missing; run scripts/setup.sh "
+                  "(or apt-get install openssh-server openssh-client)";
       return;
     }
     char pattern[] = "/tmp/fleet-sshd-XXXXXX";
@@ -78,8 +80,8 @@ public:
   PrivateSshd(const PrivateSshd&) = delete;
   PrivateSshd& operator=(const PrivateSshd&) = delete;
 
-  // Empty when the daemon runs; otherwise why it could not.
-  const std::string& skip_reason() const { return m_skip; }
+  // Empty when the daemon runs; otherwise why it could not, and what to install or change.
+  const std::string& problem() const { return m_problem; }
   int port() const { return m_port; }
   pid_t pid() const { return m_pid; }
   std::string path(const std::string& name) const { return (m_dir / name).string(); }
@@ -189,15 +191,15 @@ private:
       int status = 0;
       if (waitpid(m_pid, &status, WNOHANG) == m_pid) {
         m_pid = -1;
-        m_skip = "sshd exited at start: " + read(log);
+        m_problem = "sshd exited at start: " + read(log);
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    m_skip = "sshd did not listen on port " + std::to_string(m_port) + ": " + read(log);
+    m_problem = "sshd did not listen on port " + std::to_string(m_port) + ": " + read(log);
   }
 
-  std::string m_skip;
+  std::string m_problem;
   std::filesystem::path m_dir;
   int m_port = 0;
   pid_t m_pid = -1;

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// What the tarball reader refuses in an entry before anything is written; internal to
+// uploader/tarball. Every check throws fleet::ProtocolError naming the entry.
+
+#include "uploader/tarball/tarball_reader.hpp"
+
+#include <archive_entry.h>
+
+#include <set>
+#include <string>
+
+namespace fleet::tarball {
+
+// Checks a name as it came off the wire, before it is prefixed with the extraction directory:
+// refuses empty and absolute names and '..' components. Returns false for names that denote
+// the extraction root itself ("." or "./").
+bool validate_name(const char* raw);
+
+// Refuses hardlinks, every type but regular files, directories and symlinks, symlinks with an
+// empty target, and declared sizes over `limits`.
+void validate_entry(archive_entry* e, const UnpackLimits& limits);
+
+// Sets the entry's permissions to what an unpacked source has: directories 0755, symlinks
+// 0777, files 0755 when any execute bit was set and 0644 otherwise. Owners and times are
+// never restored.
+void normalise_mode(archive_entry* e);
+
+// Remembers the tarball's symlinks and refuses entries beneath one: writing them would go
+// through the link.
+class SymlinkGuard {
+public:
+  // Refuses `name` when one of its parents is a symlink seen earlier; records `e` if it is one.
+  void check(const std::string& name, archive_entry* e);
+
+private:
+  std::set<std::string> m_symlinks;
+};
+
+}  // namespace fleet::tarball
