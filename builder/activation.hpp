@@ -3,6 +3,7 @@
 
 #include "builder/event_writer.hpp"
 #include "builder/nix_cli.hpp"
+#include "uploader/protocol/action.hpp"
 #include "uploader/protocol/activation_spec.hpp"
 
 #include <filesystem>
@@ -14,7 +15,7 @@ namespace fleet::builder {
 struct ActivationRequest {
   std::string node;
   std::string store_path;  // /nix/store/…-nixos-system-…
-  std::string action;      // switch | boot | test | dry-activate | build
+  protocol::Action action = protocol::Action::switch_;
   protocol::ActivationSpec spec;
   int timeout_seconds = 1800;  // switch-to-configuration is killed after this long
 };

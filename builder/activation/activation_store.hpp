@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/protocol/action.hpp"
 #include "uploader/protocol/activation_spec.hpp"
 
 #include <filesystem>
@@ -16,7 +17,7 @@ struct ActivationRecord {
   std::string id;
   std::string node;
   std::string store_path;
-  std::string action;
+  protocol::Action action = protocol::Action::switch_;
   protocol::ActivationSpec spec;
   std::map<std::string, std::string> nix_options;
   int timeout_seconds = 1800;          // switch-to-configuration is killed after this long

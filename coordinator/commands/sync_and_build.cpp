@@ -45,7 +45,7 @@ void fail_all(RunRecorder& recorder, const std::vector<std::string>& nodes, cons
 int run_sync_and_build(const SyncOptions& options) {
   auto loaded = load_selection(options.selection);
   const FleetConfig& config = loaded.config;
-  const std::string action = options.action.empty() ? "switch" : options.action;
+  const std::string action = protocol::to_string(options.action.value_or(protocol::Action::switch_));
   // Every run takes the lock, so a person's run and the nightly one never overlap.
   RunLock lock = RunLock::acquire(default_lock_path(), options.command_line);
   if (options.unattended) {

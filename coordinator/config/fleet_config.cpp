@@ -125,8 +125,9 @@ NodeDefaults parse_defaults(const std::string& file, const json* value) {
     check(reader, "user", check_user(*defaults.user));
   }
   defaults.build = reader.string("build");
-  if ((defaults.action = reader.string("action"))) {
-    check(reader, "action", check_action(*defaults.action));
+  if (auto action = reader.string("action")) {
+    check(reader, "action", check_action(*action));
+    defaults.action = protocol::parse_action(*action);
   }
   if (auto port = reader.integer("port")) {
     check(reader, "port", check_port(*port));

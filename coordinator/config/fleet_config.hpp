@@ -2,11 +2,13 @@
 #pragma once
 
 #include "coordinator/config/run_settings.hpp"
+#include "uploader/protocol/action.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,7 +52,7 @@ struct BuilderSpec {
 // chosen by the planner.
 enum class BuildMode { self, delegate, pinned, automatic };
 
-// A deployment target. user and port empty/0 mean "as ~/.ssh/config says"; an empty action means
+// A deployment target. user and port empty/0 mean "as ~/.ssh/config says"; no action means
 // "as the command line says" (switch by default).
 struct NodeSpec {
   std::string name, host, user;
@@ -60,7 +62,8 @@ struct NodeSpec {
   BuildMode build = BuildMode::automatic;
   std::string pinned_builder;
   bool low_power = false;
-  std::string site, host_key, action;
+  std::string site, host_key;
+  std::optional<protocol::Action> action;
   std::vector<SecretSpec> secrets;
   std::vector<HealthCheckSpec> health_checks;
   std::string pre_activate_hook, post_activate_hook;

@@ -6,6 +6,7 @@
 #include "uploader/protocol/job.hpp"
 #include "uploader/ssh/ssh_target.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,10 +24,11 @@ struct BuildLocation {
 };
 
 // Groups the plan's assignments by where they build, in a stable order (builders by name,
-// then self-building nodes). `action_override` (from --action) replaces each node's action.
+// then self-building nodes). `action_override` (from --action) replaces each node's action; a
+// node without one, and no override, gets switch.
 // Nodes with Location::none are left out (the caller fails them with their reason).
 // Every location carries the config's run settings (timeouts, retries).
 std::vector<BuildLocation> build_locations(const FleetConfig& config, const DeployPlan& plan,
-                                           const std::string& action_override);
+                                           std::optional<protocol::Action> action_override);
 
 }  // namespace fleet::coordinator

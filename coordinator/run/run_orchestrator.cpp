@@ -49,7 +49,7 @@ std::string describe_transfer(const TransferRecord& transfer) {
 // The phase whose success means a target is done: activation, except for `build`, where a
 // delegated target is done once its closure is on it.
 Phase final_phase(const protocol::JobTarget& target) {
-  if (target.action == "build" && target.mode == protocol::TargetMode::delegate) {
+  if (!protocol::activates(target.action) && target.mode == protocol::TargetMode::delegate) {
     return Phase::copy;
   }
   return Phase::activate;

@@ -30,7 +30,7 @@ struct RunInputs {
   // When set, a builder that cannot be reached or dies has its unfinished nodes re-planned
   // (plan_failover) within the run; `action_override` is --action, for those new jobs.
   const FleetConfig* config = nullptr;
-  std::string action_override;
+  std::optional<protocol::Action> action_override;
 };
 
 // Executes a plan: connects to every build location first (so an unreachable host is known

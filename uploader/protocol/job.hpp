@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/protocol/action.hpp"
 #include "uploader/protocol/activation_spec.hpp"
 #include "uploader/protocol/job_secret.hpp"
 
@@ -28,7 +29,7 @@ struct JobTarget {
   std::string user;  // empty: as the build node's ~/.ssh/config says
   int port = 0;      // 0: as the build node's ~/.ssh/config says, else 22
   std::string host_key;   // "ssh-ed25519 AAAA…" pinned in fleet.json; empty: the agent's known_hosts
-  std::string action = "switch";  // switch | boot | test | dry-activate | build
+  Action action = Action::switch_;
   ActivationSpec activation;
   std::vector<JobSecret> secrets; // installed on the target around activation; sent only when not empty
 
