@@ -5,6 +5,7 @@
 #include "builder/nix_cli.hpp"
 #include "uploader/protocol/action.hpp"
 #include "uploader/protocol/activation_spec.hpp"
+#include "uploader/protocol/job.hpp"
 
 #include <filesystem>
 #include <string>
@@ -17,7 +18,7 @@ struct ActivationRequest {
   std::string store_path;  // /nix/store/…-nixos-system-…
   protocol::Action action = protocol::Action::switch_;
   protocol::ActivationSpec spec;
-  int timeout_seconds = 1800;  // switch-to-configuration is killed after this long
+  int timeout_seconds = protocol::k_default_activate_timeout;  // switch-to-configuration is killed after this long
 };
 
 inline constexpr const char* k_system_profile = "/nix/var/nix/profiles/system";

@@ -49,7 +49,7 @@ std::vector<TargetState*> rebuild_self_targets(std::vector<TargetState>& targets
     argv = as_root(argv);
     events.emit(target.node, Phase::activate, Status::start, describe_command(argv));
     auto log = [&](std::string_view line) { events.emit(target.node, Phase::activate, Status::progress, line); };
-    auto result = run_process({argv, {}, "", std::chrono::seconds{6 * 3600}}, log, log);
+    auto result = run_process({argv, {}, "", std::chrono::seconds{protocol::k_default_build_timeout}}, log, log);
     if (!result.ok()) {
       state.failed = true;
       events.emit(target.node, Phase::activate, Status::fail, "nixos-rebuild " + action + " failed:\n" + result.err_tail);

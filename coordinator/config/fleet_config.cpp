@@ -299,7 +299,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   config.secrets_dir = (dir / reader.string("secretsDir").value_or("secrets")).lexically_normal();
   config.run = parse_run_settings(name, root);
 
-  config.eval_memory_mb = memory_mb(reader, "evalMemoryMB").value_or(k_default_eval_memory_mb);
+  config.eval_memory_mb = memory_mb(reader, "evalMemoryMB").value_or(protocol::k_default_eval_memory_mb);
   NodeDefaults defaults = parse_defaults(name, reader.object("defaults"));
   if (const json* builders = reader.object("builders")) {
     for (const auto& [builder_name, value] : builders->items()) {

@@ -19,7 +19,7 @@ struct BuildLocation {
   bool is_builder = false;
   ssh::SshTarget ssh;
   std::vector<protocol::JobTarget> targets;  // a builder's in system, then node order (its batches)
-  int eval_memory_mb = k_default_eval_memory_mb;  // the builder's evalMemoryMB, else the top-level one
+  int eval_memory_mb = protocol::k_default_eval_memory_mb;  // the builder's evalMemoryMB, else the top-level one
   RunSettings run;  // time limits and retries that apply to this location's work
 };
 

@@ -359,7 +359,7 @@ TEST_CASE("evalMemoryMB and memoryMB are validated") {
   CHECK_THROWS_WITH(parse(R"({"version": 1, "builders": {"b": {"systems": ["x86_64-linux"], "memoryMB": -5}},
                               "nodes": {"n": {}}})"),
                     Catch::Contains("builders.b.memoryMB: -5 MiB is out of range"));
-  CHECK(parse(R"({"version": 1, "nodes": {"n": {}}})").eval_memory_mb == k_default_eval_memory_mb);
+  CHECK(parse(R"({"version": 1, "nodes": {"n": {}}})").eval_memory_mb == fleet::protocol::k_default_eval_memory_mb);
 }
 
 TEST_CASE("5,000 targets over 100 builders: every node on a capable builder, work balanced") {
