@@ -31,7 +31,7 @@ std::string activate_here(const ActivationRequest& request, const NixCli& nix, c
   if (!is_store_path(request.store_path)) {
     return fail("'" + request.store_path + "' is not a store path");
   }
-  if (request.action == "build") {
+  if (!protocol::activates(request.action)) {
     events.emit(node, Phase::activate, Status::ok, "build: the closure is in place, nothing activated",
                 {{"storePath", request.store_path}, {"final", "ok"}});
     return "ok";
@@ -64,7 +64,7 @@ std::string activate_here(const ActivationRequest& request, const NixCli& nix, c
   ActivationStore store(state_dir);
   try {
     store.create(record);
-    events.emit(node, Phase::activate, Status::start, request.action + " " + request.store_path,
+    events.emit(node, Phase::activate, Status::start, protocol::to_string(request.action) + " " + request.store_path,
                 {{"activation", record.id}});
     spawn_supervisor(state_dir, record.id);
   } catch (const std::exception& e) {

@@ -3,7 +3,9 @@
 
 #include "builder/event_writer.hpp"
 #include "builder/nix_cli.hpp"
+#include "uploader/protocol/action.hpp"
 #include "uploader/protocol/activation_spec.hpp"
+#include "uploader/protocol/job.hpp"
 
 #include <filesystem>
 #include <string>
@@ -14,9 +16,9 @@ namespace fleet::builder {
 struct ActivationRequest {
   std::string node;
   std::string store_path;  // /nix/store/…-nixos-system-…
-  std::string action;      // switch | boot | test | dry-activate | build
+  protocol::Action action = protocol::Action::switch_;
   protocol::ActivationSpec spec;
-  int timeout_seconds = 1800;  // switch-to-configuration is killed after this long
+  int timeout_seconds = protocol::k_default_activate_timeout;  // switch-to-configuration is killed after this long
 };
 
 inline constexpr const char* k_system_profile = "/nix/var/nix/profiles/system";

@@ -9,6 +9,7 @@
 #include "builder/source_store.hpp"
 #include "builder/target_ssh.hpp"
 #include "uploader/base/error.hpp"
+#include "uploader/protocol/eval_batches.hpp"
 #include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
@@ -36,7 +37,7 @@ void build_in_batches(std::vector<TargetState>& targets, int eval_memory_mb,
     }
   }
   auto available = read_mem_available_mb();
-  auto sizes = batch_sizes(live.size(), batch_capacity(available, eval_memory_mb, live.size()));
+  auto sizes = protocol::eval_batch_sizes(live.size(), available, eval_memory_mb);
   std::size_t next = 0;
   for (std::size_t b = 0; b < sizes.size(); ++b) {
     std::vector<TargetState> batch;

@@ -12,6 +12,7 @@
 #include "builder/secrets/target_secrets.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/exit_code.hpp"
+#include "uploader/protocol/action.hpp"
 #include "uploader/protocol/job.hpp"
 #include "uploader/protocol/json_document.hpp"
 
@@ -41,9 +42,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> nix_options;
   activate->add_option("--node", request.node, "Node name used in events")->required();
   activate->add_option("--path", request.store_path, "Store path of the system closure")->required();
-  activate->add_option("--action", request.action, "switch | boot | test | dry-activate | build")
+  std::string activate_action;
+  activate->add_option("--action", activate_action, "switch | boot | test | dry-activate | build")
       ->required()
-      ->check(CLI::IsMember({"switch", "boot", "test", "dry-activate", "build"}));
+      ->check(CLI::IsMember(protocol::action_names()));
   activate->add_option("--nix-option", nix_options, "K=V passed to nix as --option K V");
   bool from_stdin = false;
   std::string host_key = builder::secrets::k_default_host_key;
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (app.got_subcommand("activate")) {
+      request.action = *protocol::parse_action(activate_action);  // IsMember let only known names through
       builder::secrets::TargetSecrets secrets{{request.node, {}}, secret_options};
       if (from_stdin) {
         auto document = builder::secrets::read_activation_stdin(std::cin, request.node);

@@ -3,6 +3,7 @@
 // command, and maps errors to the exit codes DESIGN.md defines.
 #include "coordinator/commands/commands.hpp"
 #include "uploader/base/exit_code.hpp"
+#include "uploader/protocol/action.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -28,8 +29,9 @@ int main(int argc, char** argv) {
   coordinator::SyncOptions sync;
   auto* sync_command = app.add_subcommand("sync-and-build", "Pack, upload, build, deliver and activate the selected nodes");
   add_selection_options(sync_command, sync.selection);
-  sync_command->add_option("--action", sync.action, "switch | boot | test | dry-activate | build (default: each node's, else switch)")
-      ->check(CLI::IsMember({"switch", "boot", "test", "dry-activate", "build"}));
+  std::string sync_action;
+  sync_command->add_option("--action", sync_action, "switch | boot | test | dry-activate | build (default: each node's, else switch)")
+      ->check(CLI::IsMember(protocol::action_names()));
   sync_command->add_option("--jobs", sync.jobs, "Build locations worked on at once")->check(CLI::Range(1, 256));
   sync_command->add_flag("--unattended", sync.unattended, "Never prompt (for cron and timers)");
   sync_command->add_option("--report", sync.report_file, "Also write the run report to this file");
@@ -86,6 +88,9 @@ int main(int argc, char** argv) {
   try {
     if (*sync_command) {
       sync.command_line = command_line;
+      if (!sync_action.empty()) {
+        sync.action = protocol::parse_action(sync_action);
+      }
       return coordinator::run_sync_and_build(sync);
     }
     if (*secrets_command) {

@@ -54,7 +54,7 @@ void ActivationStore::create(const ActivationRecord& record) const {
   nlohmann::json json = {{"id", record.id},
                          {"node", record.node},
                          {"storePath", record.store_path},
-                         {"action", record.action},
+                         {"action", protocol::to_string(record.action)},
                          {"spec", protocol::to_json(record.spec)},
                          {"nixOptions", record.nix_options},
                          {"timeoutSeconds", record.timeout_seconds},
@@ -81,7 +81,11 @@ ActivationRecord ActivationStore::load(const std::string& id) const {
     record.id = json.at("id").get<std::string>();
     record.node = json.at("node").get<std::string>();
     record.store_path = json.at("storePath").get<std::string>();
-    record.action = json.at("action").get<std::string>();
+    auto action = protocol::parse_action(json.at("action").get<std::string>());
+    if (!action) {
+      throw Error("the record of activation '" + id + "' names no known action: " + json.at("action").dump());
+    }
+    record.action = *action;
     record.spec = protocol::parse_activation_spec(json.at("spec"), "spec.");
     record.nix_options = json.at("nixOptions").get<std::map<std::string, std::string>>();
     record.timeout_seconds = json.at("timeoutSeconds").get<int>();

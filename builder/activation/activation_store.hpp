@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/protocol/action.hpp"
 #include "uploader/protocol/activation_spec.hpp"
+#include "uploader/protocol/job.hpp"
 
 #include <filesystem>
 #include <map>
@@ -16,10 +18,10 @@ struct ActivationRecord {
   std::string id;
   std::string node;
   std::string store_path;
-  std::string action;
+  protocol::Action action = protocol::Action::switch_;
   protocol::ActivationSpec spec;
   std::map<std::string, std::string> nix_options;
-  int timeout_seconds = 1800;          // switch-to-configuration is killed after this long
+  int timeout_seconds = protocol::k_default_activate_timeout;  // switch-to-configuration is killed after this long
   int previous_generation = 0;         // system profile generation before; 0: none (first deployment)
   std::string previous_path;           // the store path of that generation, for the closure difference
   std::string previous_system;         // what ran before (/run/current-system), or empty

@@ -25,10 +25,6 @@ using protocol::Status;
 
 constexpr std::chrono::milliseconds k_decision_poll{200};
 
-bool activates_now(const std::string& action) {
-  return action == "switch" || action == "test";
-}
-
 // One activation's steps, writing its events to the activation's events file.
 class Supervision {
 public:
@@ -40,16 +36,16 @@ public:
     if (!run_hook("preActivate", spec.pre_activate_hook)) {
       return finish(Phase::activate, Status::fail, "preActivate hook failed; nothing was changed", "failed");
     }
-    if (m_record.action == "switch" || m_record.action == "boot") {
+    if (protocol::sets_system_profile(m_record.action)) {
       auto argv = as_root(m_nix.legacy("nix-env", {"-p", k_system_profile, "--set", m_record.store_path}));
       if (!step(argv, std::chrono::seconds{300})) {
         return finish(Phase::activate, Status::fail, "setting the system profile failed; nothing was changed", "failed");
       }
     }
     auto script = m_record.store_path + "/bin/switch-to-configuration";
-    if (!step(as_root({script, m_record.action}), std::chrono::seconds{m_record.timeout_seconds})) {
-      if (m_record.action == "dry-activate") {
-        return finish(Phase::activate, Status::fail, "switch-to-configuration dry-activate failed", "failed");
+    if (!step(as_root({script, action_name()}), std::chrono::seconds{m_record.timeout_seconds})) {
+      if (!protocol::changes_target(m_record.action)) {
+        return finish(Phase::activate, Status::fail, "switch-to-configuration " + action_name() + " failed", "failed");
       }
       return roll_back(m_last_failure);
     }
@@ -60,7 +56,7 @@ public:
       return finish(Phase::activate, Status::fail, "the postActivate hook failed (the new configuration stays active)",
                     "failed");
     }
-    if (!activates_now(m_record.action)) {
+    if (!protocol::awaits_confirmation(m_record.action)) {
       return succeed();
     }
     for (const auto& check : spec.health_checks) {
@@ -99,12 +95,11 @@ private:
 
   int succeed() {
     nlohmann::json extra = {{"storePath", m_record.store_path}};
-    bool profile_changed = m_record.action == "switch" || m_record.action == "boot";
-    if (profile_changed && !m_record.previous_path.empty()) {
+    if (protocol::sets_system_profile(m_record.action) && !m_record.previous_path.empty()) {
       extra["previousPath"] = m_record.previous_path;
       extra["closureDiff"] = diff_closures(m_nix, m_record.previous_path, m_record.store_path);
     }
-    return finish(Phase::activate, Status::ok, m_record.action + " done", "ok", extra);
+    return finish(Phase::activate, Status::ok, action_name() + " done", "ok", extra);
   }
 
   // Puts back what ran before: the profile generation (switch, boot) and the previous system
@@ -112,9 +107,9 @@ private:
   int roll_back(const std::string& reason) {
     const auto& node = m_record.node;
     m_events.emit(node, Phase::rollback, Status::start, reason);
-    bool profile_changed = m_record.action == "switch" || m_record.action == "boot";
-    if ((profile_changed && m_record.previous_generation == 0) ||
-        (activates_now(m_record.action) && m_record.previous_system.empty())) {
+    const bool profile_changed = protocol::sets_system_profile(m_record.action);
+    const bool running_changed = protocol::changes_running_system(m_record.action);
+    if ((profile_changed && m_record.previous_generation == 0) || (running_changed && m_record.previous_system.empty())) {
       return finish(Phase::rollback, Status::fail,
                     reason + "; this is the node's first deployment, so there is no previous generation to return to: "
                              "left as it is",
@@ -127,15 +122,15 @@ private:
         return finish(Phase::rollback, Status::fail, reason + "; restoring the system profile failed", "failed");
       }
     }
-    if (activates_now(m_record.action)) {
+    if (running_changed) {
       auto script = m_record.previous_system + "/bin/switch-to-configuration";
-      if (!step(as_root({script, m_record.action}), std::chrono::seconds{m_record.timeout_seconds}, Phase::rollback)) {
+      if (!step(as_root({script, action_name()}), std::chrono::seconds{m_record.timeout_seconds}, Phase::rollback)) {
         return finish(Phase::rollback, Status::fail, reason + "; re-activating " + m_record.previous_system + " failed",
                       "failed");
       }
     }
-    std::string back_to = activates_now(m_record.action) ? m_record.previous_system
-                                                         : "generation " + std::to_string(m_record.previous_generation);
+    std::string back_to =
+        running_changed ? m_record.previous_system : "generation " + std::to_string(m_record.previous_generation);
     return finish(Phase::rollback, Status::ok, reason + "; rolled back to " + back_to, "rolled-back",
                   {{"previousSystem", m_record.previous_system}});
   }
@@ -153,7 +148,7 @@ private:
   bool step(const std::vector<std::string>& argv, std::chrono::seconds timeout, Phase phase = Phase::activate) {
     auto log = [&](std::string_view line) { m_events.emit(m_record.node, phase, Status::progress, line); };
     auto result = run_process({argv, {{"FLEET_NODE", m_record.node}, {"FLEET_STORE_PATH", m_record.store_path},
-                                      {"FLEET_ACTION", m_record.action}},
+                                      {"FLEET_ACTION", action_name()}},
                                "", timeout},
                               log, log);
     if (!result.ok()) {
@@ -163,6 +158,8 @@ private:
     }
     return result.ok();
   }
+
+  std::string action_name() const { return protocol::to_string(m_record.action); }
 
   int finish(Phase phase, Status status, const std::string& msg, const std::string& result,
              nlohmann::json extra = nlohmann::json::object()) {

@@ -95,7 +95,7 @@ void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix
                      EventWriter& events) {
   const auto& node = state.target.node;
   std::string remote = "fleet-builder activate --stdin --node " + shell_quote(node) + " --path " +
-                       shell_quote(state.out_path) + " --action " + shell_quote(state.target.action) +
+                       shell_quote(state.out_path) + " --action " + shell_quote(protocol::to_string(state.target.action)) +
                        " --timeout " + std::to_string(limits.timeouts.activate);
   for (const auto& [key, value] : nix.options()) {
     remote += " --nix-option " + shell_quote(key + "=" + value);
@@ -207,7 +207,7 @@ void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const
       }
       auto ssh = make_target_ssh(state.target, work_dir);
       copy_closure(state, ssh, nix, limits, events);
-      if (!state.failed && state.target.action != "build") {
+      if (!state.failed && protocol::activates(state.target.action)) {
         activate_remote(ssh, state, nix, limits, events);
       }
       ssh.stop_sharing();

@@ -17,13 +17,13 @@ namespace fleet::builder {
 // evaluated alone so that only the broken ones fail, each with nix's own error. Each nix
 // evaluation is killed after `timeout`.
 void evaluate_targets(std::vector<TargetState>& targets, const std::string& flake_ref, const NixCli& nix,
-                      EventWriter& events, std::chrono::seconds timeout = std::chrono::seconds{6 * 3600});
+                      EventWriter& events, std::chrono::seconds timeout = std::chrono::seconds{protocol::k_default_build_timeout});
 
 // Builds every live target's derivation in one `nix-store --realise --keep-going`, then checks
 // each output on its own: a multi-target build reports nothing useful when one of them fails.
 // Each built output is registered as a GC root under `roots_dir`. The build is killed after
 // `timeout`, failing the targets not built by then.
 void build_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& roots_dir,
-                   EventWriter& events, std::chrono::seconds timeout = std::chrono::seconds{6 * 3600});
+                   EventWriter& events, std::chrono::seconds timeout = std::chrono::seconds{protocol::k_default_build_timeout});
 
 }  // namespace fleet::builder

@@ -13,10 +13,6 @@ namespace {
 
 constexpr std::size_t k_max_document = 64 << 20;
 
-bool installs_secrets(const std::string& action) {
-  return action != "dry-activate" && action != "build";
-}
-
 }  // namespace
 
 void attach_bundles(std::vector<TargetState>& targets, const std::filesystem::path& source_root,
@@ -40,7 +36,7 @@ void attach_bundles(std::vector<TargetState>& targets, const std::filesystem::pa
 std::string activate_with_secrets(const ActivationRequest& request, const NixCli& nix,
                                   const std::filesystem::path& state_dir, const TargetSecrets& secrets,
                                   EventWriter& events) {
-  bool with_secrets = installs_secrets(request.action);
+  bool with_secrets = protocol::installs_secrets(request.action);
   if (with_secrets && !pre_activation(secrets.bundle, secrets.options, events)) {
     events.emit(request.node, protocol::Phase::activate, protocol::Status::fail,
                 "not activated: a required pre-activation secret could not be installed", {{"final", "failed"}});

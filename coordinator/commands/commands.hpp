@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/protocol/action.hpp"
+
+#include <optional>
 #include <string>
 
 namespace fleet::coordinator {
@@ -14,7 +17,7 @@ struct SelectionOptions {
 
 struct SyncOptions {
   SelectionOptions selection;
-  std::string action;        // empty: each node's own action (default switch)
+  std::optional<protocol::Action> action;  // none: each node's own action (default switch)
   std::size_t jobs = 8;
   bool unattended = false;
   std::string report_file;   // --report FILE, besides the run history

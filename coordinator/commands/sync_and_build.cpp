@@ -14,6 +14,7 @@
 #include "coordinator/run/run_orchestrator.hpp"
 #include "coordinator/run/ssh_agent_link.hpp"
 #include "coordinator/view/progress_view.hpp"
+#include "uploader/base/unique_fd.hpp"
 #include "uploader/tarball/source_set.hpp"
 #include "uploader/tarball/tarball_writer.hpp"
 
@@ -27,10 +28,9 @@ namespace {
 // Nothing run unattended may wait for a person: whatever reads stdin (an ssh ProxyJump, a
 // hook) gets end-of-file at once instead.
 void detach_stdin() {
-  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::dup2(fd, STDIN_FILENO);
-    ::close(fd);
+  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (null.valid()) {
+    ::dup2(null.get(), STDIN_FILENO);
   }
 }
 
@@ -39,7 +39,7 @@ void detach_stdin() {
 int run_sync_and_build(const SyncOptions& options) {
   auto loaded = load_selection(options.selection);
   const FleetConfig& config = loaded.config;
-  const std::string action = options.action.empty() ? "switch" : options.action;
+  const std::string action = protocol::to_string(options.action.value_or(protocol::Action::switch_));
   // Every run takes the lock, so a person's run and the nightly one never overlap.
   RunLock lock = RunLock::acquire(default_lock_path(), options.command_line);
   if (options.unattended) {

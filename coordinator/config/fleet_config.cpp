@@ -125,8 +125,9 @@ NodeDefaults parse_defaults(const std::string& file, const json* value) {
     check(reader, "user", check_user(*defaults.user));
   }
   defaults.build = reader.string("build");
-  if ((defaults.action = reader.string("action"))) {
-    check(reader, "action", check_action(*defaults.action));
+  if (auto action = reader.string("action")) {
+    check(reader, "action", check_action(*action));
+    defaults.action = protocol::parse_action(*action);
   }
   if (auto port = reader.integer("port")) {
     check(reader, "port", check_port(*port));
@@ -298,7 +299,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   config.secrets_dir = (dir / reader.string("secretsDir").value_or("secrets")).lexically_normal();
   config.run = parse_run_settings(name, root);
 
-  config.eval_memory_mb = memory_mb(reader, "evalMemoryMB").value_or(k_default_eval_memory_mb);
+  config.eval_memory_mb = memory_mb(reader, "evalMemoryMB").value_or(protocol::k_default_eval_memory_mb);
   NodeDefaults defaults = parse_defaults(name, reader.object("defaults"));
   if (const json* builders = reader.object("builders")) {
     for (const auto& [builder_name, value] : builders->items()) {

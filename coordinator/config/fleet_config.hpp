@@ -2,11 +2,13 @@
 #pragma once
 
 #include "coordinator/config/run_settings.hpp"
+#include "uploader/protocol/action.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,9 +30,6 @@ struct HealthCheckSpec {
   nlohmann::json params;
 };
 
-// Memory one target's evaluation is expected to take when fleet.json does not say (`evalMemoryMB`).
-inline constexpr int k_default_eval_memory_mb = 1024;
-
 // A build node: what it can build (`systems`) and how much (`max_jobs` × `speed` weighs its load).
 // user and port empty/0 mean "as ~/.ssh/config says". `eval_memory_mb` is the per-target
 // evaluation estimate in force for this builder (its own or the top-level one); `memory_mb` the
@@ -42,7 +41,7 @@ struct BuilderSpec {
   int max_jobs = 1;
   double speed = 1;
   std::string site;
-  int eval_memory_mb = k_default_eval_memory_mb;
+  int eval_memory_mb = protocol::k_default_eval_memory_mb;
   int memory_mb = 0;
 };
 
@@ -50,7 +49,7 @@ struct BuilderSpec {
 // chosen by the planner.
 enum class BuildMode { self, delegate, pinned, automatic };
 
-// A deployment target. user and port empty/0 mean "as ~/.ssh/config says"; an empty action means
+// A deployment target. user and port empty/0 mean "as ~/.ssh/config says"; no action means
 // "as the command line says" (switch by default).
 struct NodeSpec {
   std::string name, host, user;
@@ -60,13 +59,14 @@ struct NodeSpec {
   BuildMode build = BuildMode::automatic;
   std::string pinned_builder;
   bool low_power = false;
-  std::string site, host_key, action;
+  std::string site, host_key;
+  std::optional<protocol::Action> action;
   std::vector<SecretSpec> secrets;
   std::vector<HealthCheckSpec> health_checks;
   std::string pre_activate_hook, post_activate_hook;
-  int hook_timeout = 300;                 // seconds, hooks.timeout
+  int hook_timeout = protocol::k_default_hook_timeout;  // seconds, hooks.timeout
   bool rollback_on_hook_failure = false;  // a failing postActivate hook also rolls back
-  int confirm_timeout = 30;               // seconds the target waits for the deployer's confirmation
+  int confirm_timeout = protocol::k_default_confirm_timeout;  // seconds the target waits for the deployer's confirmation
 };
 
 // A validated fleet.json (version 1).
@@ -78,7 +78,7 @@ struct FleetConfig {
   std::map<std::string, std::string> nix_options;
   std::vector<std::string> admins;
   std::filesystem::path secrets_dir;   // default <dir of fleet.json>/secrets
-  int eval_memory_mb = k_default_eval_memory_mb;  // `evalMemoryMB`: per-target evaluation estimate
+  int eval_memory_mb = protocol::k_default_eval_memory_mb;  // `evalMemoryMB`: per-target evaluation estimate
   std::map<std::string, BuilderSpec> builders;
   std::map<std::string, NodeSpec> nodes;
   RunSettings run;                     // "timeouts", "retries", "history"

@@ -188,9 +188,9 @@ NodeSpec parse_node(const std::string& file, const std::string& name, const json
   }
   if (auto action = reader.string("action")) {
     check(reader, "action", check_action(*action));
-    node.action = *action;
+    node.action = protocol::parse_action(*action);
   } else {
-    node.action = defaults.action.value_or("");
+    node.action = defaults.action;
   }
   if (const json* secrets = reader.object("secrets")) {
     for (const auto& [secret_name, secret] : secrets->items()) {

@@ -13,7 +13,8 @@ namespace fleet::coordinator {
 
 // fleet.json `defaults`, applied to every node that does not set the key itself.
 struct NodeDefaults {
-  std::optional<std::string> user, build, action;
+  std::optional<std::string> user, build;
+  std::optional<protocol::Action> action;
   std::optional<int> port;
 };
 

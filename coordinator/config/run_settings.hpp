@@ -10,13 +10,14 @@
 namespace fleet::coordinator {
 
 // Time limits of a run's phases, in seconds (fleet.json "timeouts"). A phase that runs longer
-// fails its node (or every node of its build location) and the run goes on.
+// fails its node (or every node of its build location) and the run goes on. The defaults the
+// agent shares are the protocol's (uploader/protocol/job.hpp).
 struct PhaseTimeouts {
-  int connect = 30;        // one SSH connection attempt, from the laptop or a build node
-  int upload = 600;        // the receiver answering an upload
-  int build = 6 * 3600;    // evaluation, and the build of a location's targets
-  int copy = 3 * 3600;     // copying one closure to its target
-  int activate = 1800;     // activating one target
+  int connect = protocol::k_default_connect_timeout;    // one SSH connection attempt, from the laptop or a build node
+  int upload = 600;                                     // the receiver answering an upload
+  int build = protocol::k_default_build_timeout;        // evaluation, and the build of a location's targets
+  int copy = protocol::k_default_copy_timeout;          // copying one closure to its target
+  int activate = protocol::k_default_activate_timeout;  // activating one target
 
   bool operator==(const PhaseTimeouts&) const = default;
 };
@@ -24,8 +25,8 @@ struct PhaseTimeouts {
 // Retries of transient SSH failures (fleet.json "retries"): `count` more attempts after the
 // first, waiting `delay` seconds before the first retry and doubling it for each next one.
 struct RetrySettings {
-  int count = 3;
-  int delay = 1;
+  int count = protocol::k_default_retry_count;
+  int delay = protocol::k_default_retry_delay_seconds;
 
   bool operator==(const RetrySettings&) const = default;
 };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/config/value_checks.hpp"
 
+#include "uploader/protocol/action.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -111,12 +113,10 @@ std::optional<Problem> check_system(const std::string& system) {
 }
 
 std::optional<Problem> check_action(const std::string& action) {
-  for (std::string_view known : {"switch", "boot", "test", "dry-activate", "build"}) {
-    if (action == known) {
-      return std::nullopt;
-    }
+  if (protocol::parse_action(action)) {
+    return std::nullopt;
   }
-  return Problem{quoted(action) + " is not an action", "use switch, boot, test, dry-activate or build"};
+  return Problem{quoted(action) + " is not an action", "use " + protocol::action_names_text()};
 }
 
 std::optional<Problem> check_host_key(const std::string& key) {

@@ -23,7 +23,7 @@ std::optional<Problem> check_user(const std::string& user);
 std::optional<Problem> check_port(long long port);
 // Nix system doubles such as "x86_64-linux" or "aarch64-darwin".
 std::optional<Problem> check_system(const std::string& system);
-// switch | boot | test | dry-activate | build.
+// An action name protocol::parse_action accepts: switch | boot | test | dry-activate | build.
 std::optional<Problem> check_action(const std::string& action);
 // One OpenSSH public key line "ssh-ed25519 AAAA… [comment]" of a known key type.
 std::optional<Problem> check_host_key(const std::string& key);

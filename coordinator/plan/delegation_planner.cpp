@@ -2,6 +2,7 @@
 #include "coordinator/plan/delegation_planner.hpp"
 
 #include "coordinator/config/config_reader.hpp"
+#include "uploader/protocol/eval_batches.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -287,8 +288,8 @@ private:
 };
 
 // The agent evaluates a builder's targets in job order (system, then node; see build_locations) in
-// batches of at most memoryMB / evalMemoryMB; without memoryMB only the agent can tell, from its
-// MemAvailable.
+// batches sized by eval_batch_sizes from its MemAvailable; memoryMB stands in for that here, and
+// without it only the agent can tell.
 void estimate_batches(const FleetConfig& config, std::vector<Assignment>& assignments) {
   std::map<std::string, std::vector<Assignment*>> by_builder;
   for (auto& a : assignments) {
@@ -304,15 +305,13 @@ void estimate_batches(const FleetConfig& config, std::vector<Assignment>& assign
     std::sort(list.begin(), list.end(), [](const Assignment* a, const Assignment* b) {
       return std::tie(a->system, a->node) < std::tie(b->system, b->node);
     });
-    // As the agent splits: as few batches as fit, of even sizes (7 by 3 gives 3, 2, 2).
-    const std::size_t per_batch = static_cast<std::size_t>(std::max(1, builder.memory_mb / builder.eval_memory_mb));
-    const std::size_t count = (list.size() + per_batch - 1) / per_batch;
+    auto sizes = protocol::eval_batch_sizes(list.size(), static_cast<std::uint64_t>(builder.memory_mb),
+                                            builder.eval_memory_mb);
     std::size_t next = 0;
-    for (std::size_t batch = 0; batch < count; ++batch) {
-      std::size_t size = list.size() / count + (batch < list.size() % count ? 1 : 0);
-      for (std::size_t i = 0; i < size; ++i, ++next) {
+    for (std::size_t batch = 0; batch < sizes.size(); ++batch) {
+      for (std::size_t i = 0; i < sizes[batch]; ++i, ++next) {
         list[next]->batch = static_cast<int>(batch) + 1;
-        list[next]->batches = static_cast<int>(count);
+        list[next]->batches = static_cast<int>(sizes.size());
       }
     }
   }

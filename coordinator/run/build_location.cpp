@@ -8,7 +8,7 @@
 namespace fleet::coordinator {
 
 std::vector<BuildLocation> build_locations(const FleetConfig& config, const DeployPlan& plan,
-                                           const std::string& action_override) {
+                                           std::optional<protocol::Action> action_override) {
   std::map<std::string, BuildLocation> builders;
   std::vector<BuildLocation> selves;
   std::map<std::string, std::vector<std::pair<std::string, protocol::JobTarget>>> by_builder;
@@ -23,7 +23,7 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
     target.user = node.user;
     target.port = node.port;
     target.host_key = node.host_key;
-    target.action = !action_override.empty() ? action_override : (node.action.empty() ? "switch" : node.action);
+    target.action = action_override.value_or(node.action.value_or(protocol::Action::switch_));
     for (const auto& check : node.health_checks) {
       auto json = check.params;
       json["type"] = check.type;

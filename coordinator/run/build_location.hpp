@@ -6,6 +6,7 @@
 #include "uploader/protocol/job.hpp"
 #include "uploader/ssh/ssh_target.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,15 +19,16 @@ struct BuildLocation {
   bool is_builder = false;
   ssh::SshTarget ssh;
   std::vector<protocol::JobTarget> targets;  // a builder's in system, then node order (its batches)
-  int eval_memory_mb = k_default_eval_memory_mb;  // the builder's evalMemoryMB, else the top-level one
+  int eval_memory_mb = protocol::k_default_eval_memory_mb;  // the builder's evalMemoryMB, else the top-level one
   RunSettings run;  // time limits and retries that apply to this location's work
 };
 
 // Groups the plan's assignments by where they build, in a stable order (builders by name,
-// then self-building nodes). `action_override` (from --action) replaces each node's action.
+// then self-building nodes). `action_override` (from --action) replaces each node's action; a
+// node without one, and no override, gets switch.
 // Nodes with Location::none are left out (the caller fails them with their reason).
 // Every location carries the config's run settings (timeouts, retries).
 std::vector<BuildLocation> build_locations(const FleetConfig& config, const DeployPlan& plan,
-                                           const std::string& action_override);
+                                           std::optional<protocol::Action> action_override);
 
 }  // namespace fleet::coordinator

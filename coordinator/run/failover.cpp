@@ -6,7 +6,8 @@
 namespace fleet::coordinator {
 
 FailoverPlan plan_failover(const FleetConfig& config, const std::vector<std::string>& nodes,
-                           const std::map<std::string, std::string>& unavailable, const std::string& action_override) {
+                           const std::map<std::string, std::string>& unavailable,
+                           std::optional<protocol::Action> action_override) {
   PlanOptions options;
   options.unavailable_builders = unavailable;
   DeployPlan plan = plan_deployment(config, nodes, options);

@@ -5,6 +5,7 @@
 #include "coordinator/run/build_location.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct FailoverPlan {
 // onto other capable builders, or onto the node itself when auto and not lowPower. Pinned nodes
 // and nodes no available builder can take end up in `stranded` with the reason.
 FailoverPlan plan_failover(const FleetConfig& config, const std::vector<std::string>& nodes,
-                           const std::map<std::string, std::string>& unavailable, const std::string& action_override);
+                           const std::map<std::string, std::string>& unavailable,
+                           std::optional<protocol::Action> action_override);
 
 }  // namespace fleet::coordinator

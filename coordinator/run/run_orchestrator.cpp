@@ -344,7 +344,7 @@ private:
 }  // namespace
 
 protocol::Phase final_phase(const protocol::JobTarget& target) {
-  if (target.action == "build" && target.mode == protocol::TargetMode::delegate) {
+  if (!protocol::activates(target.action) && target.mode == protocol::TargetMode::delegate) {
     return Phase::copy;
   }
   return Phase::activate;

@@ -29,7 +29,7 @@ struct RunInputs {
   // When set, a builder that cannot be reached or dies has its unfinished nodes re-planned
   // (plan_failover) within the run; `action_override` is --action, for those new jobs.
   const FleetConfig* config = nullptr;
-  std::string action_override;
+  std::optional<protocol::Action> action_override;
   // --update-inputs: when set, the first reachable location runs `nix flake update` on the
   // source before it goes round, and this repacks the source with the lock that came back.
   std::function<tarball::PackedTarball(const InputUpdate&)> repack_with_update;

@@ -42,7 +42,7 @@ TEST_CASE("the first decision on an activation wins") {
   record.id = new_activation_id("t1");
   record.node = "t1";
   record.store_path = "/nix/store/abc-nixos-system-t1";
-  record.action = "switch";
+  record.action = protocol::Action::switch_;
   record.previous_generation = 3;
   record.previous_system = "/nix/store/old-nixos-system-t1";
   store.create(record);

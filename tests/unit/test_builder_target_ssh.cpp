@@ -10,7 +10,7 @@ using namespace fleet;
 TEST_CASE("a pinned host key is the only key ssh will accept for that target") {
   fleet::test::TempDir dir;
   protocol::JobTarget target{"t1", protocol::TargetMode::delegate, "10.0.0.21", "root", 2222,
-                             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1", "switch", {}, {}};
+                             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1", protocol::Action::switch_, {}, {}};
   auto ssh = builder::make_target_ssh(target, dir.path());
 
   CHECK(ssh.destination == "root@10.0.0.21");
@@ -32,7 +32,7 @@ TEST_CASE("a pinned host key is the only key ssh will accept for that target") {
 
 TEST_CASE("without a pinned key the build node's own ssh config decides user, port and known_hosts") {
   fleet::test::TempDir dir;
-  protocol::JobTarget target{"t2", protocol::TargetMode::delegate, "t2.lab", "", 0, "", "switch", {}, {}};
+  protocol::JobTarget target{"t2", protocol::TargetMode::delegate, "t2.lab", "", 0, "", protocol::Action::switch_, {}, {}};
   auto ssh = builder::make_target_ssh(target, dir.path());
   CHECK(ssh.destination == "t2.lab");
   CHECK_THAT(ssh.nix_sshopts(), !Catch::Contains("-p "));

@@ -36,7 +36,7 @@ const BuildLocation& named(const std::vector<BuildLocation>& locations, const st
 TEST_CASE("build locations group delegated targets by builder and give self-builders their own") {
   auto config = lab_like_config();
   auto plan = plan_deployment(config, {"t1", "t2", "t3", "t4"});
-  auto locations = build_locations(config, plan, "");
+  auto locations = build_locations(config, plan, std::nullopt);
 
   std::size_t targets = 0;
   for (const auto& location : locations) {
@@ -49,7 +49,7 @@ TEST_CASE("build locations group delegated targets by builder and give self-buil
   CHECK(self.ssh.host == "10.0.0.23");
   REQUIRE(self.targets.size() == 1);
   CHECK(self.targets[0].mode == protocol::TargetMode::self);
-  CHECK(self.targets[0].action == "test");
+  CHECK(self.targets[0].action == protocol::Action::test);
 
   const auto& b2 = named(locations, "b2");
   CHECK(b2.is_builder);
@@ -57,7 +57,7 @@ TEST_CASE("build locations group delegated targets by builder and give self-buil
   auto t4 = std::find_if(b2.targets.begin(), b2.targets.end(), [](const auto& t) { return t.node == "t4"; });
   REQUIRE(t4 != b2.targets.end());
   CHECK(t4->mode == protocol::TargetMode::delegate);
-  CHECK(t4->action == "boot");  // from defaults
+  CHECK(t4->action == protocol::Action::boot);  // from defaults
 
   // Builders come first, in name order, then self-building nodes.
   CHECK(locations.back().name == "t3");
@@ -65,10 +65,10 @@ TEST_CASE("build locations group delegated targets by builder and give self-buil
 
 TEST_CASE("delegated targets carry what the build node needs to reach them") {
   auto config = lab_like_config();
-  auto locations = build_locations(config, plan_deployment(config, {"t1", "t2"}), "switch");
+  auto locations = build_locations(config, plan_deployment(config, {"t1", "t2"}), protocol::Action::switch_);
   for (const auto& location : locations) {
     for (const auto& target : location.targets) {
-      CHECK(target.action == "switch");  // --action overrides every node's own
+      CHECK(target.action == protocol::Action::switch_);  // --action overrides every node's own
       if (target.node == "t1") {
         CHECK(target.host == "10.0.0.21");
         CHECK(target.host_key == "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1");

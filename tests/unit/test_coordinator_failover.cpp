@@ -22,17 +22,17 @@ FleetConfig lab_like() {
 
 TEST_CASE("failover moves a dead builder's nodes to another one, or to themselves") {
   const FleetConfig config = lab_like();
-  FailoverPlan plan = plan_failover(config, {"t1", "t2", "t3", "t4"}, {{"b1", "died (signal KILL)"}}, "test");
+  FailoverPlan plan = plan_failover(config, {"t1", "t2", "t3", "t4"}, {{"b1", "died (signal KILL)"}}, fleet::protocol::Action::test);
   CHECK(plan.moved_to == std::map<std::string, std::string>{{"t1", "b2"}, {"t2", "b2"}, {"t3", "b2"}});
   CHECK(plan.stranded.at("t4") == "pinned to b1, which is unavailable (died (signal KILL)); a pinned node is never moved");
   REQUIRE(plan.locations.size() == 1);
   CHECK(plan.locations[0].name == "b2");
   CHECK(plan.locations[0].eval_memory_mb == 2048);
   CHECK(plan.locations[0].targets.size() == 3);
-  CHECK(plan.locations[0].targets[0].action == "test");
+  CHECK(plan.locations[0].targets[0].action == fleet::protocol::Action::test);
   CHECK(plan.reasons.at("t1").find("avoids b1: died (signal KILL)") != std::string::npos);
 
-  FailoverPlan none = plan_failover(config, {"t1", "t3"}, {{"b1", "died"}, {"b2", "is unreachable"}}, "");
+  FailoverPlan none = plan_failover(config, {"t1", "t3"}, {{"b1", "died"}, {"b2", "is unreachable"}}, std::nullopt);
   CHECK(none.stranded.count("t1") == 1);
   CHECK(none.moved_to.at("t3") == "self");
   REQUIRE(none.locations.size() == 1);

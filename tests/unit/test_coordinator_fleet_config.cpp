@@ -95,7 +95,7 @@ TEST_CASE("a full fleet.json parses with every field") {
   CHECK(pi1.low_power);
   CHECK(pi1.site == "home");
   CHECK(pi1.host_key.rfind("ssh-ed25519 AAAA", 0) == 0);
-  CHECK(pi1.action == "boot");
+  CHECK(pi1.action == protocol::Action::boot);
   REQUIRE(pi1.secrets.size() == 1);
   const SecretSpec& wifi = pi1.secrets[0];
   CHECK(wifi.name == "wifi");
@@ -125,7 +125,7 @@ TEST_CASE("a full fleet.json parses with every field") {
   CHECK(web1.port == 2022);
   CHECK(web1.system == "x86_64-linux");
   CHECK(web1.build == BuildMode::self);
-  CHECK(web1.action == "switch");
+  CHECK(web1.action == protocol::Action::switch_);
   CHECK(web1.secrets.empty());
 
   const NodeSpec& web2 = config.nodes.at("web-2");
@@ -150,7 +150,7 @@ TEST_CASE("defaults of a minimal fleet.json") {
   CHECK(t1.port == 0);
   CHECK(t1.system == "x86_64-linux");
   CHECK(t1.build == BuildMode::automatic);
-  CHECK(t1.action.empty());
+  CHECK_FALSE(t1.action.has_value());
 }
 
 TEST_CASE("malformed fleet.json files give golden error messages") {

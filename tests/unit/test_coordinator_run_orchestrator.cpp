@@ -59,7 +59,7 @@ struct FakeRun {
     RunInputs inputs;
     inputs.job = {"run-1", "", ".", {}};
     inputs.tarball = &packed;
-    inputs.locations = build_locations(config, plan, "");
+    inputs.locations = build_locations(config, plan, std::nullopt);
     inputs.jobs = 4;
     inputs.config = &config;
     return inputs;

@@ -22,6 +22,11 @@ TEST_CASE("run settings default to sane limits") {
   CHECK(settings.history.max_age_days == 90);
 }
 
+TEST_CASE("fleet.json's defaults are the ones an agent applies to a job that omits them") {
+  CHECK(job_timeouts(PhaseTimeouts{}) == protocol::JobTimeouts{});
+  CHECK(job_retries(RetrySettings{}) == protocol::JobRetries{});
+}
+
 TEST_CASE("timeouts, retries and history are read from fleet.json") {
   auto settings = parse_run_settings("fleet.json", json::parse(R"({
     "timeouts": {"connect": 5, "activate": 60},

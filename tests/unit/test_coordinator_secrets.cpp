@@ -68,7 +68,7 @@ TEST_CASE("a file's state compares its stanzas with its recipients") {
 
 TEST_CASE("build locations carry each target's secrets with paths relative to the source") {
   auto config = config_with(age::generate_x25519().recipient().text);
-  auto locations = build_locations(config, plan_deployment(config, {"t1", "t2"}), "");
+  auto locations = build_locations(config, plan_deployment(config, {"t1", "t2"}), std::nullopt);
   REQUIRE(locations.size() == 1);
   for (const auto& target : locations[0].targets) {
     REQUIRE(target.secrets.size() == 1);
@@ -93,7 +93,7 @@ TEST_CASE("a secret file outside the source is a configuration error") {
   CHECK_THROWS_WITH(make("secrets/db.age"), Catch::Contains("nodes.t1.secrets.db.file") && Catch::Contains("outside the source"));
   CHECK_THROWS_AS(make("nixos/../secrets/db.age"), ConfigError);
   auto ok = make("nixos/secrets/db.age");
-  auto locations = build_locations(ok, plan_deployment(ok, {"t1"}), "");
+  auto locations = build_locations(ok, plan_deployment(ok, {"t1"}), std::nullopt);
   CHECK(locations.at(0).targets.at(0).secrets.at(0).file == "secrets/db.age");
   std::filesystem::remove_all(dir);
 }

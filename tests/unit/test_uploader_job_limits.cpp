@@ -13,7 +13,7 @@ BuildJob sample_job() {
   BuildJob job;
   job.run_id = "20261121T230000Z-1a2b";
   job.source_hash = std::string(64, 'a');
-  job.targets = {{"t1", TargetMode::delegate, "10.0.0.1", "root", 22, "", "switch", {}, {}}};
+  job.targets = {{"t1", TargetMode::delegate, "10.0.0.1", "root", 22, "", Action::switch_, {}, {}}};
   return job;
 }
 

@@ -31,8 +31,8 @@ TEST_CASE("build jobs round-trip and hostile jobs are refused") {
   job.run_id = "20261121T230000Z-1a2b";
   job.source_hash = std::string(64, 'a');
   job.nix_options = {{"sandbox", "false"}};
-  job.targets = {{"t1", TargetMode::delegate, "10.0.0.1", "root", 22, "ssh-ed25519 AAAA", "switch", {}, {}},
-                 {"t3", TargetMode::self, "", "root", 22, "", "boot", {}, {}}};
+  job.targets = {{"t1", TargetMode::delegate, "10.0.0.1", "root", 22, "ssh-ed25519 AAAA", Action::switch_, {}, {}},
+                 {"t3", TargetMode::self, "", "root", 22, "", Action::boot, {}, {}}};
   CHECK(parse_build_job(to_json(job)) == job);
 
   SECTION("version mismatch names both versions") {

@@ -59,7 +59,7 @@ nlohmann::json to_json(const BuildJob& job) {
                           {"user", t.user},
                           {"port", t.port},
                           {"hostKey", t.host_key},
-                          {"action", t.action},
+                          {"action", to_string(t.action)},
                           {"activation", to_json(t.activation)}};
     if (!t.secrets.empty()) {
       auto& secrets = target["secrets"] = nlohmann::json::array();
@@ -142,7 +142,7 @@ BuildJob parse_build_job(const nlohmann::json& json) {
     target.user = require(t, where, "user", value_t::string).get<std::string>();
     target.port = require(t, where, "port", value_t::number_integer).get<int>();
     target.host_key = require(t, where, "hostKey", value_t::string).get<std::string>();
-    target.action = require(t, where, "action", value_t::string).get<std::string>();
+    auto action = require(t, where, "action", value_t::string).get<std::string>();
     if (target.mode == TargetMode::delegate) {
       check_token(target.host, where + "host");
       if (!target.user.empty()) {
@@ -152,10 +152,11 @@ BuildJob parse_build_job(const nlohmann::json& json) {
     if (target.port < 0 || target.port > 65535) {
       throw ProtocolError("job field '" + where + "port' is out of range: " + std::to_string(target.port));
     }
-    static const std::vector<std::string> k_actions{"switch", "boot", "test", "dry-activate", "build"};
-    if (std::find(k_actions.begin(), k_actions.end(), target.action) == k_actions.end()) {
-      throw ProtocolError("job field '" + where + "action' is not an action: '" + target.action + "'");
+    auto parsed_action = parse_action(action);
+    if (!parsed_action) {
+      throw ProtocolError("job field '" + where + "action' is not an action: '" + action + "'");
     }
+    target.action = *parsed_action;
     target.activation = parse_activation_spec(require(t, where, "activation", value_t::object), where + "activation.");
     if (target.host_key.find('\n') != std::string::npos) {
       throw ProtocolError("job field '" + where + "hostKey' must be one line");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/protocol/action.hpp"
 #include "uploader/protocol/activation_spec.hpp"
 #include "uploader/protocol/job_secret.hpp"
 
@@ -31,21 +32,32 @@ struct JobTarget {
   std::string user;  // empty: as the build node's ~/.ssh/config says
   int port = 0;      // 0: as the build node's ~/.ssh/config says, else 22
   std::string host_key;   // "ssh-ed25519 AAAA…" pinned in fleet.json; empty: the agent's known_hosts
-  std::string action = "switch";  // switch | boot | test | dry-activate | build
+  Action action = Action::switch_;
   ActivationSpec activation;
   std::vector<JobSecret> secrets; // installed on the target around activation; sent only when not empty
 
   bool operator==(const JobTarget&) const = default;
 };
 
+// The defaults of fleet.json's "timeouts" (seconds), "retries" and "evalMemoryMB", declared once:
+// the coordinator's settings start from them, and the agent falls back to them when a job omits
+// a field (an older coordinator's job).
+inline constexpr int k_default_connect_timeout = 30;
+inline constexpr int k_default_build_timeout = 6 * 3600;
+inline constexpr int k_default_copy_timeout = 3 * 3600;
+inline constexpr int k_default_activate_timeout = 1800;
+inline constexpr int k_default_retry_count = 3;
+inline constexpr int k_default_retry_delay_seconds = 1;
+inline constexpr int k_default_eval_memory_mb = 1024;
+
 // Time limits, in seconds, of the agent's steps for each target; a step that runs longer is
 // killed and fails its target. Sent as the job's optional "timeouts" object (absent: these
 // defaults, so an older coordinator's jobs keep working).
 struct JobTimeouts {
-  int connect = 30;      // reaching a delegated target over SSH (the probe)
-  int build = 6 * 3600;  // evaluating, and building every target
-  int copy = 3 * 3600;   // copying one closure to its target
-  int activate = 1800;   // activating one target
+  int connect = k_default_connect_timeout;    // reaching a delegated target over SSH (the probe)
+  int build = k_default_build_timeout;        // evaluating, and building every target
+  int copy = k_default_copy_timeout;          // copying one closure to its target
+  int activate = k_default_activate_timeout;  // activating one target
 
   bool operator==(const JobTimeouts&) const = default;
 };
@@ -54,8 +66,8 @@ struct JobTimeouts {
 // or authentication failures) when the agent reaches a delegated target: `count` more attempts,
 // the first after `delay_seconds`, each later one after twice the previous delay.
 struct JobRetries {
-  int count = 3;
-  int delay_seconds = 1;
+  int count = k_default_retry_count;
+  int delay_seconds = k_default_retry_delay_seconds;
 
   bool operator==(const JobRetries&) const = default;
 };
@@ -70,7 +82,7 @@ struct BuildJob {
   std::vector<JobTarget> targets;
   // Memory one target's evaluation is expected to take (fleet.json `evalMemoryMB`); the agent
   // sizes its evaluation batches from it. Optional on the wire (older coordinators omit it).
-  int eval_memory_mb = 1024;
+  int eval_memory_mb = k_default_eval_memory_mb;
   JobTimeouts timeouts;
   JobRetries retries;
 

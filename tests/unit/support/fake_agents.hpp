@@ -158,7 +158,7 @@ private:
         say(target.node, protocol::Phase::build, protocol::Status::ok, {{"storePath", "/nix/store/x-" + target.node}});
         if (target.mode == protocol::TargetMode::delegate) {
           say(target.node, protocol::Phase::copy, protocol::Status::ok);
-          if (target.action == "build") {
+          if (!protocol::activates(target.action)) {
             continue;
           }
           say(target.node, protocol::Phase::activate, protocol::Status::ok);
