@@ -6,12 +6,18 @@
 #include "coordinator/run/agent_link.hpp"
 #include "coordinator/run/build_job.hpp"
 #include "coordinator/run/build_location.hpp"
+#include "coordinator/run/job_feed.hpp"
 #include "coordinator/run/node_state.hpp"
+#include "coordinator/run/run_loop.hpp"
+#include "coordinator/run/run_state.hpp"
+#include "coordinator/run/source_round.hpp"
 #include "coordinator/view/progress_view.hpp"
 #include "uploader/tarball/tarball_writer.hpp"
 #include "uploader/transfer/source_payload.hpp"
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,14 +62,48 @@ class RunOrchestrator {
 public:
   RunOrchestrator(RunInputs inputs, AgentLinkFactory links, NodeTracker& tracker, RunRecorder& recorder,
                   ProgressView& view);
+
+  // Carries the plan out, to the end of every location's work. Call it once. Throws only for a
+  // bug (anything the agents or the network do ends as the nodes' results).
   RunOutcome run();
 
 private:
+  const BuildLocation& location(std::size_t i) const { return m_state.location(i); }
+  std::size_t add_location(const BuildLocation& location, bool assign);
+  bool skip(const std::string& hash);
+  // Stage 1: reach every location and check its agent.
+  void connect(std::size_t i);
+  void connected(std::size_t i, const std::string& unusable, const std::string& error);
+  void all_connected();
+  // Stage 1b: --update-inputs.
+  void update_inputs(std::size_t i);
+  void sent_for_update(const std::string& name, const TransferRecord& sent);
+  void inputs_updated(const std::string& name, const InputUpdate& update);
+  void fail_everything(protocol::Phase phase, const std::string& why);
+  // Stage 2: the source goes round.
+  void share_source(const tarball::PackedTarball& source);
+  void start_jobs_when_shared();
+  // Stage 3: the build jobs.
+  void start_job(std::size_t i);
+  void job_done(std::size_t i, const std::string& ending, bool died);
+  // Failover, at any stage.
+  bool fail_over(std::size_t i, protocol::Phase phase, const std::string& why);
+  std::pair<std::size_t, bool> place(const BuildLocation& location);
+
+  // All state is the loop thread's; pool work uses only the link and the values captured for it
+  // when it was offloaded.
   RunInputs m_inputs;
   AgentLinkFactory m_links;
-  NodeTracker& m_tracker;
-  RunRecorder& m_recorder;
-  ProgressView& m_view;
+  RunLoop m_loop;
+  RunState m_state;
+  JobFeed m_feed;
+  RunOutcome m_outcome;
+  std::unique_ptr<SourceRound> m_round;             // once the source is final
+  std::optional<tarball::PackedTarball> m_updated;  // the source --update-inputs repacked
+  std::map<std::string, std::string> m_unavailable;  // builder → why, for re-planning
+  std::size_t m_connecting = 0;
+  bool m_updating = false;
+  bool m_started_jobs = false;
 };
 
 // The phase whose success means a target is done: activation, except for `build`, where a
