@@ -12,6 +12,9 @@
 namespace fleet::coordinator {
 namespace {
 
+using protocol::NodeResult;
+const std::string ok(protocol::to_string(NodeResult::ok));
+
 std::string format(const char* pattern, double value) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, pattern, value);
@@ -38,15 +41,16 @@ std::string totals(const RunReport& report) {
     ++counts[outcome.result];
   }
   std::size_t n = report.nodes.size();
-  std::string text = std::to_string(n) + (n == 1 ? " node: " : " nodes: ") + std::to_string(counts["ok"]) + " ok";
-  for (const char* result : {"failed", "rolled-back", "skipped"}) {
-    if (counts[result] > 0) {
-      text += ", " + std::to_string(counts[result]) + " " + result;
+  std::string text = std::to_string(n) + (n == 1 ? " node: " : " nodes: ") + std::to_string(counts[ok]) + " ok";
+  for (auto result : {NodeResult::failed, NodeResult::rolled_back, NodeResult::skipped}) {
+    const std::string name(protocol::to_string(result));
+    if (counts[name] > 0) {
+      text += ", " + std::to_string(counts[name]) + " " + name;
     }
   }
   // Results written by a newer fleet still add up.
   for (const auto& [result, count] : counts) {
-    if (result != "ok" && result != "failed" && result != "rolled-back" && result != "skipped") {
+    if (!protocol::parse_node_result(result)) {
       text += ", " + std::to_string(count) + " " + printable(result);
     }
   }
@@ -131,7 +135,7 @@ std::string format_summary(const RunReport& report, const std::filesystem::path&
     if (built_width > 0) {
       line += "  " + pad_right(built_on_text(outcome), built_width);
     }
-    if (outcome.result != "skipped" || !outcome.phases.empty()) {
+    if (outcome.result != protocol::to_string(NodeResult::skipped) || !outcome.phases.empty()) {
       std::string seconds = format_seconds(outcome.seconds());
       line += "  " + std::string(seconds_width - seconds.size(), ' ') + seconds;
     }
@@ -143,12 +147,12 @@ std::string format_summary(const RunReport& report, const std::filesystem::path&
   }
 
   for (const auto& [name, outcome] : report.nodes) {
-    if (outcome.result == "ok" || (outcome.error.empty() && outcome.log_tail.empty())) {
+    if (outcome.result == ok || (outcome.error.empty() && outcome.log_tail.empty())) {
       continue;
     }
     std::string phase = failed_phase(outcome);
     text += "\nFAILED: " + printable(name) + (phase.empty() ? "" : " " + printable(phase));
-    if (outcome.result != "failed") {
+    if (outcome.result != protocol::to_string(NodeResult::failed)) {
       text += " (" + printable(outcome.result) + ")";
     }
     text += "\n";

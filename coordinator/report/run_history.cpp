@@ -237,7 +237,7 @@ std::string format_run_details(const RunReport& report, const fs::path& logs_dir
         text += "    " + line + "\n";
       }
     }
-    if (outcome.result != "ok" && !outcome.error.empty()) {
+    if (outcome.result != protocol::to_string(protocol::NodeResult::ok) && !outcome.error.empty()) {
       text += "  error:\n";
       for (const auto& line : printable_lines(outcome.error)) {
         text += "    " + line + "\n";
@@ -251,7 +251,7 @@ std::string format_run_details(const RunReport& report, const fs::path& logs_dir
     }
     std::error_code ec;
     auto log = logs_dir / (name + ".log");
-    if (outcome.result != "ok" && fs::is_regular_file(log, ec)) {
+    if (outcome.result != protocol::to_string(protocol::NodeResult::ok) && fs::is_regular_file(log, ec)) {
       text += "  full log: " + log.string() + "\n";
     }
   }

@@ -87,21 +87,13 @@ void RunRecorder::on_transition(const NodeTransition& transition) {
     outcome.moves.push_back({transition.move->from, transition.move->to, cut_line(transition.move->reason)});
     outcome.built_on = transition.move->to;
   }
-  switch (transition.state) {
-  case NodeState::ok:
-    outcome.result = "ok";
+  // A node keeps its result ("skipped" at first) until it reaches an end.
+  if (transition.state == NodeState::ok || transition.state == NodeState::failed ||
+      transition.state == NodeState::rolled_back) {
+    outcome.result = protocol::to_string(result_of(transition.state));
+  }
+  if (transition.state == NodeState::ok) {
     outcome.error.clear();
-    break;
-  case NodeState::failed:
-    outcome.result = "failed";
-    break;
-  case NodeState::rolled_back:
-    outcome.result = "rolled-back";
-    break;
-  case NodeState::waiting:
-  case NodeState::working:
-  case NodeState::completed:
-    break;
   }
 }
 

@@ -135,7 +135,7 @@ int RunReport::exit_code() const {
     return 0;
   }
   for (const auto& [name, outcome] : nodes) {
-    if (outcome.result != "ok") {
+    if (outcome.result != protocol::to_string(protocol::NodeResult::ok)) {
       return 1;
     }
   }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/protocol/node_result.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -35,7 +37,9 @@ struct NodeMove {
 
 // What happened to one node in a run.
 struct NodeOutcome {
-  std::string result = "skipped";      // ok | failed | rolled-back | skipped
+  // protocol::NodeResult's words (ok | failed | rolled-back | skipped); kept as text so that a
+  // report written by a newer fleet, with a result this one does not know, still reads.
+  std::string result{protocol::to_string(protocol::NodeResult::skipped)};
   std::string built_on;                // a builder's name or "self"; empty when never assigned
   std::string store_path;              // the toplevel that was built, when known
   std::vector<PhaseTiming> phases;     // in the order they ended

@@ -278,22 +278,22 @@ void TerminalView::finish(const RunReport& report, const std::filesystem::path& 
     if (outcome == report.nodes.end()) {
       continue;
     }
-    const std::string& result = outcome->second.result;
+    const auto result = protocol::parse_node_result(outcome->second.result);
     // A node's clock stops at its last event, not when the slowest node of the run is done.
     if (node.stopped < 0) {
       node.stopped = node.last_seen >= 0 ? node.last_seen : m_now;
     }
-    if (result == "ok") {
+    if (result == protocol::NodeResult::ok) {
       node.state = NodeState::ok;
       node.text = outcome->second.store_path.empty() ? "ok" : outcome->second.store_path;
-    } else if (result == "rolled-back") {
+    } else if (result == protocol::NodeResult::rolled_back) {
       node.state = NodeState::rolled_back;
-    } else if (result == "failed") {
+    } else if (result == protocol::NodeResult::failed) {
       node.state = NodeState::failed;
     } else {
       node.state = NodeState::waiting;
       node.first_seen = -1;
-      node.text = result;
+      node.text = outcome->second.result;
     }
   }
   redraw();
