@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // fleet-builder: the agent on build nodes and targets. Every subcommand speaks JSON lines on
 // stdout; human-readable errors go to stderr.
-#include "builder/activation.hpp"
+#include "builder/activation/activate_here.hpp"
 #include "builder/activation/activation_store.hpp"
 #include "builder/activation/follow.hpp"
 #include "builder/activation/supervisor.hpp"
 #include "builder/build_command.hpp"
-#include "builder/input_update.hpp"
+#include "builder/flake_update.hpp"
 #include "builder/receive.hpp"
 #include "builder/relay.hpp"
 #include "builder/secrets/target_secrets.hpp"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "builder/activation/supervisor.hpp"
 
-#include "builder/activation.hpp"
+#include "builder/activation/activate_here.hpp"
 #include "builder/activation/health_checks.hpp"
 #include "builder/closure_diff.hpp"
 #include "builder/event_writer.hpp"

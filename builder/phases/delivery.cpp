@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "builder/phases/delivery.hpp"
 
-#include "builder/activation.hpp"
+#include "builder/activation/activate_here.hpp"
 #include "builder/ssh_retry.hpp"
 #include "builder/target_ssh.hpp"
 #include "uploader/base/error.hpp"

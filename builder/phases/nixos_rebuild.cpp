@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "builder/phases/nixos_rebuild.hpp"
 
-#include "builder/activation.hpp"
+#include "builder/activation/activate_here.hpp"
 #include "uploader/base/process.hpp"
 
 #include <cstdlib>

@@ -2,7 +2,7 @@
 #include "builder/secrets/secret_bundle.hpp"
 
 #include "uploader/base/error.hpp"
-#include "uploader/secrets/codec.hpp"
+#include "uploader/age/codec.hpp"
 
 #include <fstream>
 #include <sstream>

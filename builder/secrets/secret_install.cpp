@@ -3,7 +3,7 @@
 
 #include "builder/secrets/secret_file.hpp"
 #include "uploader/base/error.hpp"
-#include "uploader/secrets/age.hpp"
+#include "uploader/age/age.hpp"
 
 #include <sodium.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "builder/activation.hpp"
+#include "builder/activation/activate_here.hpp"
 #include "builder/secrets/secret_bundle.hpp"
 #include "builder/secrets/secret_install.hpp"
 

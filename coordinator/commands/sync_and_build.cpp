@@ -9,7 +9,7 @@
 #include "coordinator/run/build_location.hpp"
 #include "coordinator/run/flake_inputs.hpp"
 #include "coordinator/run/node_state.hpp"
-#include "coordinator/run/notify.hpp"
+#include "coordinator/report/notify_command.hpp"
 #include "coordinator/run/run_lock.hpp"
 #include "coordinator/run/run_orchestrator.hpp"
 #include "coordinator/run/ssh_agent_link.hpp"

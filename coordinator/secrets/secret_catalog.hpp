@@ -2,7 +2,7 @@
 #pragma once
 
 #include "coordinator/config/fleet_config.hpp"
-#include "uploader/secrets/age.hpp"
+#include "uploader/age/age.hpp"
 
 #include <filesystem>
 #include <string>

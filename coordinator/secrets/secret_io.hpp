@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "uploader/secrets/age.hpp"
+#include "uploader/age/age.hpp"
 
 #include <filesystem>
 #include <optional>

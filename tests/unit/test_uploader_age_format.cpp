@@ -2,9 +2,9 @@
 // The age library on its own: building blocks against published vectors, round trips, the
 // strict reader and tampering.
 #include "uploader/base/error.hpp"
-#include "uploader/secrets/age.hpp"
-#include "uploader/secrets/bech32.hpp"
-#include "uploader/secrets/hkdf.hpp"
+#include "uploader/age/age.hpp"
+#include "uploader/age/bech32.hpp"
+#include "uploader/age/hkdf.hpp"
 
 #include <catch2/catch.hpp>
 

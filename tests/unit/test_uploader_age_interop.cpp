@@ -3,7 +3,7 @@
 // ssh-keygen in real temporary directories.
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
-#include "uploader/secrets/age.hpp"
+#include "uploader/age/age.hpp"
 
 #include "support/temp_dir.hpp"
 #include "support/tree.hpp"

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-#include "uploader/secrets/keys.hpp"
+#include "uploader/age/keys.hpp"
 
 #include "uploader/base/error.hpp"
 #include "uploader/hash/sha256.hpp"
-#include "uploader/secrets/bech32.hpp"
-#include "uploader/secrets/ssh_key.hpp"
+#include "uploader/age/bech32.hpp"
+#include "uploader/age/ssh_key.hpp"
 
 #include <sodium.h>
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-#include "uploader/secrets/stanza.hpp"
+#include "uploader/age/stanza.hpp"
 
 #include "uploader/base/error.hpp"
-#include "uploader/secrets/hkdf.hpp"
+#include "uploader/age/hkdf.hpp"
 
 #include <sodium.h>
 

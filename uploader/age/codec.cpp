@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "uploader/secrets/codec.hpp"
+#include "uploader/age/codec.hpp"
 
 #include "uploader/base/error.hpp"
 #include "uploader/hash/sha256.hpp"

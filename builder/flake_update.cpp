@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "builder/input_update.hpp"
+#include "builder/flake_update.hpp"
 
 #include "builder/source_store.hpp"
 #include "uploader/base/error.hpp"

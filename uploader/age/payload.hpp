@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "uploader/secrets/codec.hpp"
+#include "uploader/age/codec.hpp"
 
 #include <string_view>
 

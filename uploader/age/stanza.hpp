@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "uploader/secrets/header.hpp"
-#include "uploader/secrets/keys.hpp"
+#include "uploader/age/header.hpp"
+#include "uploader/age/keys.hpp"
 
 #include <optional>
 #include <string_view>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "coordinator/run/notify.hpp"
+#include "coordinator/report/notify_command.hpp"
 
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"

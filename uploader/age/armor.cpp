@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "uploader/secrets/armor.hpp"
+#include "uploader/age/armor.hpp"
 
 #include "uploader/base/error.hpp"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "uploader/secrets/bech32.hpp"
+#include "uploader/age/bech32.hpp"
 
 #include "uploader/base/error.hpp"
 

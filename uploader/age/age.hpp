@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "uploader/secrets/codec.hpp"
-#include "uploader/secrets/keys.hpp"
+#include "uploader/age/codec.hpp"
+#include "uploader/age/keys.hpp"
 
 #include <string>
 #include <string_view>

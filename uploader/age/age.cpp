@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-#include "uploader/secrets/age.hpp"
+#include "uploader/age/age.hpp"
 
 #include "uploader/base/error.hpp"
 #include "uploader/hash/sha256.hpp"
-#include "uploader/secrets/armor.hpp"
-#include "uploader/secrets/header.hpp"
-#include "uploader/secrets/payload.hpp"
-#include "uploader/secrets/stanza.hpp"
+#include "uploader/age/armor.hpp"
+#include "uploader/age/header.hpp"
+#include "uploader/age/payload.hpp"
+#include "uploader/age/stanza.hpp"
 
 #include <sodium.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "builder/activation.hpp"
+#include "builder/activation/activate_here.hpp"
 
 #include "builder/activation/activation_store.hpp"
 #include "builder/activation/follow.hpp"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "uploader/secrets/ssh_key.hpp"
+#include "uploader/age/ssh_key.hpp"
 
 #include "uploader/base/error.hpp"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "uploader/secrets/hkdf.hpp"
+#include "uploader/age/hkdf.hpp"
 
 #include "uploader/base/error.hpp"
 #include "uploader/hash/sha256.hpp"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-#include "uploader/secrets/header.hpp"
+#include "uploader/age/header.hpp"
 
 #include "uploader/base/error.hpp"
-#include "uploader/secrets/hkdf.hpp"
+#include "uploader/age/hkdf.hpp"
 
 namespace fleet::age {
 namespace {

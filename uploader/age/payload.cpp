@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-#include "uploader/secrets/payload.hpp"
+#include "uploader/age/payload.hpp"
 
 #include "uploader/base/error.hpp"
-#include "uploader/secrets/hkdf.hpp"
+#include "uploader/age/hkdf.hpp"
 
 #include <sodium.h>
 
