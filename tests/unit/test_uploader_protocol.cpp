@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "uploader/base/error.hpp"
 #include "uploader/protocol/event.hpp"
+#include "uploader/protocol/node_result.hpp"
 #include "uploader/protocol/job.hpp"
 
 #include <catch2/catch.hpp>
@@ -66,4 +67,14 @@ TEST_CASE("build jobs round-trip and hostile jobs are refused") {
     json["source"] = "../../x";
     CHECK_THROWS_WITH(parse_build_job(json), Catch::Contains("content hash"));
   }
+}
+
+TEST_CASE("node results print and parse as the reports spell them") {
+  using fleet::protocol::NodeResult;
+  for (auto result : {NodeResult::ok, NodeResult::failed, NodeResult::rolled_back, NodeResult::skipped}) {
+    CHECK(fleet::protocol::parse_node_result(fleet::protocol::to_string(result)) == result);
+  }
+  CHECK(fleet::protocol::to_string(NodeResult::rolled_back) == "rolled-back");
+  CHECK_FALSE(fleet::protocol::parse_node_result("rolled_back"));
+  CHECK_FALSE(fleet::protocol::parse_node_result(""));
 }

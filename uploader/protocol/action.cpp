@@ -1,44 +1,29 @@
 // SPDX-License-Identifier: MIT
 #include "uploader/protocol/action.hpp"
 
-#include <array>
-#include <utility>
+#include "uploader/base/enum_names.hpp"
 
 namespace fleet::protocol {
 namespace {
 
-constexpr std::array<std::pair<Action, std::string_view>, 5> k_names{{
+constexpr EnumNames<Action, 5> k_names{{{
     {Action::switch_, "switch"},
     {Action::boot, "boot"},
     {Action::test, "test"},
     {Action::dry_activate, "dry-activate"},
     {Action::build, "build"},
-}};
+}}};
 
 }  // namespace
 
-std::string to_string(Action action) {
-  for (const auto& [value, name] : k_names) {
-    if (value == action) {
-      return std::string(name);
-    }
-  }
-  return "unknown";  // unreachable for a valid enum value
-}
+std::string to_string(Action action) { return std::string(k_names.name(action)); }
 
-std::optional<Action> parse_action(std::string_view text) {
-  for (const auto& [value, name] : k_names) {
-    if (name == text) {
-      return value;
-    }
-  }
-  return std::nullopt;
-}
+std::optional<Action> parse_action(std::string_view text) { return k_names.parse(text); }
 
 const std::vector<std::string>& action_names() {
   static const std::vector<std::string> k_list = [] {
     std::vector<std::string> names;
-    for (const auto& entry : k_names) {
+    for (const auto& entry : k_names.entries) {
       names.emplace_back(entry.second);
     }
     return names;

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include "uploader/protocol/event.hpp"
 
+#include "uploader/base/enum_names.hpp"
 #include "uploader/base/error.hpp"
 
-#include <array>
 #include <chrono>
 #include <utility>
 
 namespace fleet::protocol {
 namespace {
 
-constexpr std::array<std::pair<Phase, std::string_view>, 10> k_phase_names{{
+constexpr EnumNames<Phase, 10> k_phase_names{{{
     {Phase::upload, "upload"},
     {Phase::unpack, "unpack"},
     {Phase::probe, "probe"},
@@ -21,14 +21,14 @@ constexpr std::array<std::pair<Phase, std::string_view>, 10> k_phase_names{{
     {Phase::activate, "activate"},
     {Phase::check, "check"},
     {Phase::rollback, "rollback"},
-}};
+}}};
 
-constexpr std::array<std::pair<Status, std::string_view>, 4> k_status_names{{
+constexpr EnumNames<Status, 4> k_status_names{{{
     {Status::start, "start"},
     {Status::progress, "progress"},
     {Status::ok, "ok"},
     {Status::fail, "fail"},
-}};
+}}};
 
 std::string quote_prefix(std::string_view line) {
   constexpr std::size_t k_quoted = 200;
@@ -42,39 +42,19 @@ std::string quote_prefix(std::string_view line) {
 }  // namespace
 
 std::string_view to_string(Phase phase) {
-  for (const auto& [value, name] : k_phase_names) {
-    if (value == phase) {
-      return name;
-    }
-  }
-  return "unknown";
+  return k_phase_names.name(phase);
 }
 
 std::string_view to_string(Status status) {
-  for (const auto& [value, name] : k_status_names) {
-    if (value == status) {
-      return name;
-    }
-  }
-  return "unknown";
+  return k_status_names.name(status);
 }
 
 std::optional<Phase> parse_phase(std::string_view text) {
-  for (const auto& [value, name] : k_phase_names) {
-    if (name == text) {
-      return value;
-    }
-  }
-  return std::nullopt;
+  return k_phase_names.parse(text);
 }
 
 std::optional<Status> parse_status(std::string_view text) {
-  for (const auto& [value, name] : k_status_names) {
-    if (name == text) {
-      return value;
-    }
-  }
-  return std::nullopt;
+  return k_status_names.parse(text);
 }
 
 std::string to_json_line(const Event& event) {
