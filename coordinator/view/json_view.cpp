@@ -8,12 +8,6 @@ namespace fleet::coordinator {
 JsonView::JsonView(std::vector<std::string> nodes, std::ostream& out, std::ostream& err)
     : m_nodes(nodes.begin(), nodes.end()), m_out(out), m_err(err) {}
 
-void JsonView::on_transition(const NodeTransition& transition) {
-  if (transition.event != nullptr) {
-    print(*transition.event);
-  }
-}
-
 void JsonView::print(const protocol::Event& event) {
   if (m_nodes.count(event.node) == 0) {
     return;

@@ -31,12 +31,6 @@ std::string PlainView::stamp(double ts) const {
 
 void PlainView::line(double ts, const std::string& text) { m_err << stamp(ts) << ' ' << text << '\n'; }
 
-void PlainView::on_transition(const NodeTransition& transition) {
-  if (transition.event != nullptr) {
-    print(*transition.event);
-  }
-}
-
 void PlainView::print(const protocol::Event& event) {
   auto node = m_started.find(event.node);
   if (node == m_started.end()) {

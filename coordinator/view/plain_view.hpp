@@ -14,17 +14,16 @@ enum class TimeZone { local, utc };
 // Without a terminal (cron, CI, a pipe): one timestamped line per event of interest on `err`,
 // such as "[23:01:02] t1 build start" and "[23:01:03] t1 build | <log line>", no escape codes.
 // Notes carry the time of the latest event or tick. At the end, the run summary.
-class PlainView final : public ProgressView {
+class PlainView final : public EventLogView {
 public:
   PlainView(std::vector<std::string> nodes, std::ostream& err, TimeZone zone = TimeZone::local);
 
-  void on_transition(const NodeTransition& transition) override;
   void on_message(std::string_view text) override;
   void tick(double now) override;
   void finish(const RunReport& report, const std::filesystem::path& report_path) override;
 
 private:
-  void print(const protocol::Event& event);
+  void print(const protocol::Event& event) override;
   std::string stamp(double ts) const;
   void line(double ts, const std::string& text);
 

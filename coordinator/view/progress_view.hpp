@@ -31,6 +31,19 @@ public:
   virtual void finish(const RunReport& report, const std::filesystem::path& report_path) = 0;
 };
 
+// A view that shows each event as it comes (a log), and nothing else of a node's state.
+class EventLogView : public ProgressView {
+public:
+  void on_transition(const NodeTransition& transition) final {
+    if (transition.event != nullptr) {
+      print(*transition.event);
+    }
+  }
+
+private:
+  virtual void print(const protocol::Event& event) = 0;
+};
+
 enum class ViewMode { terminal, plain, json };
 
 // Whether to colour the terminal view; the NO_COLOR environment variable turns it off anyway.
