@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // fleet: deploys NixOS machines through build nodes. Parses the command line, runs one
-// command, and maps errors to the exit codes DESIGN.md defines.
+// command, and maps errors to the exit codes the README documents.
 #include "coordinator/commands/commands.hpp"
 #include "uploader/base/exit_code.hpp"
 #include "uploader/protocol/action.hpp"

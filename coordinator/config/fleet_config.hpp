@@ -90,7 +90,7 @@ std::string to_string(BuildMode mode, const std::string& pinned_builder = {});
 // Reads, parses and validates fleet.json version 1. Throws fleet::ConfigError shaped
 // "<file>: <json.path>: <problem>; <fix>" for an unreadable file, a JSON syntax error (with line
 // and column), an unknown key (suggesting the closest known one), a wrong type (expected vs got)
-// and every rule of DESIGN.md (names, hosts, ports, systems, build modes, buildability, actions,
+// and every rule of the README's fleet.json section (names, hosts, ports, systems, build modes, buildability, actions,
 // host keys, secrets, health checks, an existing source directory). `file` is quoted as given.
 FleetConfig load_fleet_config(const std::filesystem::path& file);
 

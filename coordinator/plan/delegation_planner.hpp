@@ -16,7 +16,7 @@ struct PlanOptions {
   std::map<std::string, std::string> unavailable_builders;
 };
 
-// Decides, without touching anything, where each selected node is built (DESIGN.md):
+// Decides, without touching anything, where each selected node is built (README, Delegation):
 // - build=self: the node itself; build=<builder>: that builder, which must list the node's system;
 // - build=delegate: a builder whose systems contain the node's system;
 // - auto: delegate when the node is lowPower or some builder builds its system, else self.

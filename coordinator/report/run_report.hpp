@@ -96,10 +96,11 @@ struct RunReport {
   bool operator==(const RunReport&) const = default;
 };
 
-// The DESIGN.md report shape plus "action", "configFile", "started", "finished",
-// "durationSeconds", "transfers", "uploadedBytes", "exitCode", a per-node "logTail", for a node
-// that moved "moves": [{"from", "to", "reason"}], and when set "skipped" (the reason),
-// "flakeLock", "notifyError", per node "previousPath" and "closureDiff".
+// The report shape the README documents: "run", "source", "action", "configFile", "started",
+// "finished", "durationSeconds", "transfers", "uploadedBytes", "exitCode", and per node
+// "result", "builtOn", "storePath", "phases", "error", "logTail", for a node that moved "moves":
+// [{"from", "to", "reason"}]; when set, "skipped" (the reason), "flakeLock", "notifyError", and
+// per node "previousPath" and "closureDiff".
 // Durations are rounded to milliseconds.
 nlohmann::json to_json(const RunReport& report);
 

@@ -7,7 +7,7 @@
 
 namespace fleet {
 
-// Process exit codes, as DESIGN.md defines them for `fleet`; `fleet-builder` uses the same.
+// Process exit codes of `fleet`, as the README documents them; `fleet-builder` uses the same.
 enum class ExitCode : int {
   ok = 0,           // every selected node succeeded
   node_failed = 1,  // at least one node failed; the others went on

@@ -10,7 +10,7 @@
 namespace fleet::protocol {
 
 // The stages a node goes through. `probe` (is the host reachable, with the right host key?)
-// and `secrets` extend DESIGN.md's list; everything else is as written there.
+// and `secrets` join upload, unpack, eval, build, copy, activate, check and rollback.
 enum class Phase { upload, unpack, probe, eval, build, copy, secrets, activate, check, rollback };
 enum class Status { start, progress, ok, fail };
 
