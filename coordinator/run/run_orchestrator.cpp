@@ -77,7 +77,7 @@ void RunOrchestrator::connect(std::size_t i) {
     m_state.tell_open(i, Phase::probe, Status::start, "connecting to " + location(i).name);
   }
   AgentLink* link = m_state.runs[i]->link.get();
-  m_loop.offload(RunLoop::Pool::jobs, [this, i, link]() -> RunLoop::Continuation {
+  m_loop.offload(RunLoop::Pool::jobs, [this, i, link, name = location(i).name]() -> RunLoop::Continuation {
     std::string unusable;  // how the location failed, for failover's reasons
     std::string error;
     try {
@@ -86,7 +86,7 @@ void RunOrchestrator::connect(std::size_t i) {
         m_loop.post([this, i, note] { m_state.tell_open(i, Phase::probe, Status::progress, note); });
       });
       unusable = "cannot be used";
-      check_protocol(link->version(), location(i).name);
+      check_protocol(link->version(), name);
     } catch (const Error& e) {
       error = e.what();
     }
