@@ -5,6 +5,7 @@
 #include "uploader/base/unique_fd.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <deque>
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <thread>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +21,10 @@ extern char** environ;
 
 namespace fleet {
 namespace {
+
+// How often a child is checked for its end while its pipes stay open, and after they closed.
+constexpr std::chrono::milliseconds k_exit_check{100};
+constexpr std::chrono::milliseconds k_exit_poll{20};
 
 // A pipe(2) whose ends are closed one by one as the child and the parent stop needing them.
 struct Pipe {
@@ -200,6 +206,10 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
   }
   auto deadline = std::chrono::steady_clock::now() + command.timeout;
   bool out_open = true, err_open = true;
+  // The child itself has ended. A process it left behind may still hold the pipes open: that
+  // is not the child's output to wait for, so what is already there is read and no more.
+  bool exited = false;
+  int status = 0;
   char buffer[65536];
   while (out_open || err_open) {
     pollfd fds[3];
@@ -214,17 +224,22 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
     if (writing) {
       fds[count++] = {in.write_end.get(), POLLOUT, 0};
     }
-    int wait_ms = 1000;
-    if (command.timeout.count() > 0) {
+    // Short enough that a child's end is noticed soon when something else keeps its pipes.
+    int wait_ms = exited ? 0 : static_cast<int>(k_exit_check.count());
+    if (command.timeout.count() > 0 && !exited) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         result.timed_out = true;
         kill(-pid, SIGKILL);
         break;
       }
-      wait_ms = static_cast<int>(std::min<long long>(left.count(), 1000));
+      wait_ms = static_cast<int>(std::min<long long>(left.count(), wait_ms));
     }
-    if (poll(fds, count, wait_ms) < 0 && errno != EINTR) {
+    int ready = poll(fds, count, wait_ms);
+    if (ready < 0 && errno != EINTR) {
+      break;
+    }
+    if (ready == 0 && exited) {
       break;
     }
     for (nfds_t i = 0; i < count; ++i) {
@@ -250,12 +265,24 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
       }
       (fds[i].fd == out.read_end.get() ? out_lines : err_lines).feed(std::string_view(buffer, static_cast<std::size_t>(n)));
     }
+    exited = exited || waitpid(pid, &status, WNOHANG) == pid;
   }
   out_lines.finish();
   err_lines.finish();
 
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  // A child that closed its output may still run (`exec >/dev/null 2>&1; sleep 900`): the time
+  // limit holds until it has ended too.
+  while (!exited) {
+    pid_t reaped = waitpid(pid, &status, result.timed_out ? 0 : WNOHANG);
+    if (reaped == pid || (reaped < 0 && errno != EINTR)) {
+      break;
+    }
+    if (command.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
+      result.timed_out = true;
+      kill(-pid, SIGKILL);
+      continue;
+    }
+    std::this_thread::sleep_for(k_exit_poll);
   }
   if (WIFEXITED(status) && !result.timed_out) {
     result.exit_code = WEXITSTATUS(status);

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#include "uploader/base/process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <string>
+
+using namespace fleet;
+
+namespace {
+
+// Runs `script`, which starts `sleep` in the background and prints its pid first, then stops
+// that sleep: the test leaves nothing running.
+ProcessResult run_leaving_a_sleeper(const std::string& script) {
+  auto result = run_process({{"/bin/sh", "-c", "sleep 8 & echo $!; " + script}, {}, "", std::chrono::seconds{5}});
+  auto pid = std::stoi(result.out.substr(0, result.out.find('\n')));
+  REQUIRE(pid > 1);
+  ::kill(pid, SIGKILL);
+  result.out.erase(0, result.out.find('\n') + 1);
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("a time limit holds after the child closes its output") {
+  // Before, the child was waited for without a limit once its pipes closed: 20 s, then "ok".
+  auto result = run_process({{"/bin/sh", "-c", "exec >/dev/null 2>&1; sleep 20"}, {}, "", std::chrono::seconds{1}});
+  CHECK(result.timed_out);
+  CHECK(result.exit_code == -1);
+  CHECK_FALSE(result.ok());
+}
+
+TEST_CASE("a child that leaves a process holding its output ends when it exits") {
+  // The sleeper holds the pipes for 8 s, past the 5 s limit: waiting for it would time out.
+  auto result = run_leaving_a_sleeper("echo started");
+  CHECK_FALSE(result.timed_out);
+  CHECK(result.exit_code == 0);
+  CHECK(result.out == "started\n");
+
+  SECTION("and what it wrote before it exited is kept, with its exit status") {
+    auto late = run_leaving_a_sleeper("printf 'a\\nb\\n'; echo err >&2; exit 3");
+    CHECK_FALSE(late.timed_out);
+    CHECK(late.exit_code == 3);
+    CHECK(late.out == "a\nb\n");
+    CHECK(late.err_tail == "err\n");
+  }
+}
+
+TEST_CASE("a child that outlives its time limit with its output open is killed") {
+  auto result = run_process({{"/bin/sh", "-c", "echo begun; sleep 20"}, {}, "", std::chrono::seconds{1}});
+  CHECK(result.timed_out);
+  CHECK(result.exit_code == -1);
+  CHECK(result.out == "begun\n");
+}
