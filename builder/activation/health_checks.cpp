@@ -5,8 +5,10 @@
 #include "uploader/base/process.hpp"
 #include "uploader/base/unique_fd.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <netdb.h>
 #include <poll.h>
@@ -125,9 +127,19 @@ CheckOutcome http_check(const std::string& url, int expected, int timeout) {
   return {status == expected, summary, status_line.empty() ? "no HTTP response" : status_line, 0};
 }
 
+// The check's time limit in whole seconds, rounded up: a fraction such as 0.5 must never become
+// 0, which would mean no limit at all.
+int timeout_of(const protocol::HealthCheck& check, int fallback) {
+  auto value = check.find("timeout");
+  if (value == check.end() || !value->is_number()) {
+    return fallback;
+  }
+  return static_cast<int>(std::clamp(std::ceil(value->get<double>()), 1.0, double(7 * 24 * 3600)));
+}
+
 CheckOutcome attempt(const protocol::HealthCheck& check) {
   const std::string type = check.value("type", "");
-  const int timeout = static_cast<int>(check.value("timeout", type == "command" ? k_default_command_timeout : k_default_timeout));
+  const int timeout = timeout_of(check, type == "command" ? k_default_command_timeout : k_default_timeout);
   if (type == "command") {
     return command_check(check.value("command", ""), timeout);
   }

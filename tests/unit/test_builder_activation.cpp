@@ -78,6 +78,11 @@ TEST_CASE("health checks report what they saw") {
   CHECK_THAT(command.output, Catch::Contains("disk full") && Catch::Contains("exit status 3"));
   CHECK(run_health_check({{"type", "command"}, {"command", "true"}}).passed);
 
+  // A fraction of a second is rounded up, never read as 0 ("no limit"): before, this ran 20 s.
+  auto hung = run_health_check({{"type", "command"}, {"command", "exec >/dev/null 2>&1; sleep 20"}, {"timeout", 0.5}});
+  CHECK_FALSE(hung.passed);
+  CHECK_THAT(hung.output, Catch::Contains("timed out after 1 s"));
+
   auto retried = run_health_check({{"type", "command"}, {"command", "false"}, {"retries", 2}, {"interval", 0}});
   CHECK(retried.attempts == 3);
 
