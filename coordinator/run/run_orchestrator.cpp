@@ -186,8 +186,8 @@ void RunOrchestrator::share_source(const tarball::PackedTarball& source) {
         if (!fail_over(i, Phase::upload, "could not receive the source: " + error)) {
           m_state.fail_open(i, Phase::upload, "sending the source to " + location(i).name + " failed: " + error);
         }
-      });
-  m_round->on_progress([this] { start_jobs_when_shared(); });
+      },
+      [this] { start_jobs_when_shared(); });
   for (std::size_t i = 0; i < m_state.runs.size(); ++i) {
     if (m_state.runs[i]->reachable) {
       m_round->need(i);

@@ -31,9 +31,9 @@ std::string destination_name(std::size_t location) { return "location-" + std::t
 }  // namespace
 
 SourceRound::SourceRound(RunState& state, transfer::HeldSource source, transfer::BaseLookup earlier_tar,
-                         LostHandler on_lost)
+                         LostHandler on_lost, std::function<void()> on_progress)
     : m_state(state), m_payloads(std::make_shared<transfer::PayloadCache>(std::move(source), std::move(earlier_tar))),
-      m_distribution(k_relay_fanout), m_on_lost(std::move(on_lost)) {}
+      m_distribution(k_relay_fanout), m_on_lost(std::move(on_lost)), m_on_progress(std::move(on_progress)) {}
 
 void SourceRound::need(std::size_t location) {
   m_distribution.need(location, m_state.location(location).is_builder);
@@ -48,9 +48,7 @@ void SourceRound::advance() {
       upload(step.to.front(), step.note);
     }
   }
-  if (m_on_progress) {
-    m_on_progress();
-  }
+  m_on_progress();
 }
 
 TransferRecord SourceRound::upload_now(AgentLink& link, const std::string& note) {

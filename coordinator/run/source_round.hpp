@@ -21,7 +21,9 @@ public:
   // A location the laptop could not send to: its nodes are for the caller to fail or move.
   using LostHandler = std::function<void(std::size_t location, const std::string& error)>;
 
-  SourceRound(RunState& state, transfer::HeldSource source, transfer::BaseLookup earlier_tar, LostHandler on_lost);
+  // `on_progress` is called on the loop thread whenever done() may have become true.
+  SourceRound(RunState& state, transfer::HeldSource source, transfer::BaseLookup earlier_tar, LostHandler on_lost,
+              std::function<void()> on_progress);
 
   const std::string& hash() const { return m_payloads->hash(); }
 
@@ -37,9 +39,6 @@ public:
   TransferRecord upload_now(AgentLink& link, const std::string& note);
   // `location` got the source (or already held it), as `transfer` says.
   void arrived(std::size_t location, const TransferRecord& transfer);
-
-  // Called on the loop thread whenever done() may have become true.
-  void on_progress(std::function<void()> callback) { m_on_progress = std::move(callback); }
 
 private:
   void advance();

@@ -88,7 +88,7 @@ private:
     coordinator::TransferRecord upload(transfer::PayloadCache& payloads) override {
       record("upload");
       coordinator::TransferRecord record{coordinator::k_laptop, m_location.name, 0, false, "", ""};
-      if (m_script.holds_source || m_agents.held(m_location.name, payloads.hash())) {
+      if (m_script.holds_source || m_agents.holds(m_location.name, payloads.hash())) {
         record.skipped = true;
       } else {
         // Any earlier source here makes the payload a delta.
@@ -115,7 +115,7 @@ private:
           outcome.error = "Permission denied (publickey)";
         } else {
           outcome.ok = true;
-          outcome.had = m_agents.held(destination.host, hash);
+          outcome.had = m_agents.holds(destination.host, hash);
           outcome.base = outcome.had ? "" : m_agents.any_held(destination.host);
           outcome.bytes = outcome.had ? 0 : (outcome.base.empty() ? k_whole_bytes : k_delta_bytes);
           m_agents.hold(destination.host, hash);
@@ -150,7 +150,7 @@ private:
         on_event_line(protocol::to_json_line({protocol::now_seconds(), node, phase, status, "", std::move(extra)}));
       };
       for (const auto& target : job.targets) {
-        if (!m_agents.held(m_location.name, job.source_hash)) {
+        if (!m_agents.holds(m_location.name, job.source_hash)) {
           say(target.node, protocol::Phase::unpack, protocol::Status::fail, {{"why", "source missing"}});
           continue;
         }
@@ -204,7 +204,6 @@ private:
     std::lock_guard lock(m_mutex);
     m_jobs[location].push_back(job);
   }
-  bool held(const std::string& location, const std::string& hash) const { return holds(location, hash); }
   std::string any_held(const std::string& location) const {
     std::lock_guard lock(m_mutex);
     for (const auto& [where, hash] : m_held) {
