@@ -10,3 +10,7 @@ printf '%s\n' "$version" >"$out/nixos-version"
 printf '%s\n' "$system" >"$out/system"
 sed -e "s|@out@|$out|g" -e "s|@fail@|$fail|g" -e "s|@cut@|$cut|g" -e "s|@delay@|$delay|g" "$switch" >"$out/bin/switch-to-configuration"
 chmod 0555 "$out/bin/switch-to-configuration"
+mkdir -p "$out/etc"
+printf '[Unit]\nDescription=lab: the service of %s\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=%s\n' \
+  "$nodeName" "$serviceCommand" >"$out/etc/lab-app.service"
+if [ -n "${inhibitor:-}" ]; then printf '%s\n' "$inhibitor" >"$out/switch-inhibitors"; fi

@@ -7,7 +7,7 @@
   outputs = { self }:
     let
       lab = import ./lab.nix;
-      targets = [ "t1" "t2" "t3" "t4" "t5" ];
+      targets = [ "t1" "t2" "t3" "t4" "t5" "st1" "st2" "st3" ];
       fromFile = name: lab.mkHost ({ inherit name; } // import (./hosts + "/${name}.nix"));
     in
     {

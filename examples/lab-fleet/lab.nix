@@ -21,9 +21,12 @@ in
   # would, and activating any other configuration brings it back up; slowBuild: seconds the
   # toplevel's build sleeps, so tests can act while a build runs; slowActivation: activating
   # sleeps that many seconds first; hangActivation: activating never finishes; baseLines: the
-  # size of the shared base (lines of `seq`, 8 bytes each around a million).
+  # size of the shared base (lines of `seq`, 8 bytes each around a million); failService: on a
+  # host with systemd, the configuration's lab-app.service fails to start (activation itself
+  # succeeds, as on NixOS); switchInhibitor: the content of the toplevel's switch-inhibitors file.
   mkHost = { name, message, system ? "x86_64-linux", failActivation ? false, cutNetwork ? false, slowBuild ? 0,
-              slowActivation ? 0, hangActivation ? false, baseLines ? 1500000 }: {
+              slowActivation ? 0, hangActivation ? false, baseLines ? 1500000, failService ? false,
+              switchInhibitor ? "" }: {
     config = {
       networking.hostName = name;
       nixpkgs.system = system;
@@ -36,6 +39,8 @@ in
         fail = if failActivation then "1" else "";
         cut = if cutNetwork then "1" else "";
         delay = if hangActivation then "1000000" else toString slowActivation;
+        serviceCommand = if failService then "/bin/false" else "/bin/true";
+        inhibitor = switchInhibitor;
         builder = "/bin/sh";
         args = [ "-e" ./build-toplevel.sh ];
       } // (if slowBuild > 0 then { slow = toString slowBuild; } else { }));

@@ -22,14 +22,24 @@ if [ "@delay@" != 0 ]; then
 fi
 mkdir -p /var/lib/lab
 echo "$(date +%s) $action $toplevel" >>/var/lib/lab/activations
+# The lab's link to the bridge: host0 on a systemd host, eth0 on a light one.
+link=eth0
+if [ -e /sys/class/net/host0 ]; then link=host0; fi
 case $action in
   switch | test)
     ln -sfn "$toplevel" /run/current-system
     if [ -n "@cut@" ]; then
       echo "switch-to-configuration: $toplevel takes the network down (cutNetwork = true)" >&2
-      ip link set eth0 down
+      ip link set "$link" down
     else
-      ip link set eth0 up
+      ip link set "$link" up
+    fi
+    # Under a real systemd, the configuration's service is (re)started as NixOS would.
+    if [ -d /run/systemd/system ]; then
+      cp "$toplevel/etc/lab-app.service" /run/systemd/system/lab-app.service
+      systemctl daemon-reload
+      systemctl reset-failed lab-app.service 2>/dev/null || true
+      systemctl restart lab-app.service || echo "switch-to-configuration: lab-app.service failed to start" >&2
     fi
     ;;
 esac

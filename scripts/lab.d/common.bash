@@ -6,12 +6,20 @@ LAB_DIR=${FLEET_LAB_DIR:-/var/tmp/fleet-lab}
 LAB_BRIDGE=${FLEET_LAB_BRIDGE:-fleetlab0}
 LAB_SUBNET=${FLEET_LAB_SUBNET:-10.231.7}
 
-# The fixed set of hosts and the last octet of each one's address.
-LAB_HOSTS=(laptop b1 b2 t1 t2 t3 t4 t5)
-declare -gA LAB_OCTET=([laptop]=10 [b1]=11 [b2]=12 [t1]=21 [t2]=22 [t3]=23 [t4]=24 [t5]=25)
+# The fixed set of hosts and the last octet of each one's address. The light hosts are network
+# and mount namespaces sharing this machine's programs, all reached as root; the systemd hosts
+# (container.bash) boot a systemd of their own, run a nix-daemon and offer a non-root `fleet` user.
+LAB_NS_HOSTS=(laptop b1 b2 t1 t2 t3 t4 t5)
+LAB_SYSTEMD_HOSTS=(sb1 st1 st2 st3)
+LAB_HOSTS=("${LAB_NS_HOSTS[@]}" "${LAB_SYSTEMD_HOSTS[@]}")
+declare -gA LAB_OCTET=([laptop]=10 [b1]=11 [b2]=12 [t1]=21 [t2]=22 [t3]=23 [t4]=24 [t5]=25
+  [sb1]=31 [st1]=41 [st2]=42 [st3]=43)
 # Hosts that run sshd (everything but the laptop, which only ever connects out).
-LAB_SSHD_HOSTS=(b1 b2 t1 t2 t3 t4 t5)
-LAB_BUILDERS=(b1 b2)
+LAB_SSHD_HOSTS=(b1 b2 t1 t2 t3 t4 t5 sb1 st1 st2 st3)
+LAB_BUILDERS=(b1 b2 sb1)
+# Systemd hosts that have fleet-builder installed: the build node and the self-building target.
+# st1 and st2 have never seen fleet; their build node brings the agent.
+LAB_AGENT_SYSTEMD_HOSTS=(sb1 st3)
 
 # A minimal PATH for everything the lab starts, independent of the caller's.
 LAB_PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -44,6 +52,14 @@ lab_require_host() {
 
 lab_has_sshd() {
   [[ $1 != laptop ]]
+}
+
+lab_is_systemd_host() {
+  local h
+  for h in "${LAB_SYSTEMD_HOSTS[@]}"; do
+    [[ $1 == "$h" ]] && return 0
+  done
+  return 1
 }
 
 lab_ip() {

@@ -148,55 +148,82 @@ lab_shape() {
   tc -n "$name" qdisc replace dev eth0 root tbf rate "$rate" burst 64kb latency 50ms
 }
 
-# The cgroup that limits HOST's CPU: cgroup v2 (`cpu.max`) where its cpu controller is available,
-# else the v1 cpu hierarchy (`cpu.cfs_quota_us`). Prints "v2 DIR" or "v1 DIR"; fails when neither.
+# The cgroup of CONTROLLER (cpu or memory) that limits HOST: cgroup v2 where that controller is
+# available there, else its v1 hierarchy. Prints "v2 DIR" or "v1 DIR"; fails when neither.
 lab_cgroup() {
-  local root v1
+  local controller=$1 host=$2 root v1
   for root in /sys/fs/cgroup /sys/fs/cgroup/unified; do
-    if [[ -f $root/cgroup.controllers ]] && grep -qw cpu "$root/cgroup.controllers"; then
-      printf 'v2 %s/fleet-%s-%s\n' "$root" "$LAB_BRIDGE" "$1"
+    if [[ -f $root/cgroup.controllers ]] && grep -qw "$controller" "$root/cgroup.controllers"; then
+      printf 'v2 %s/fleet-%s-%s\n' "$root" "$LAB_BRIDGE" "$host"
       return 0
     fi
   done
-  v1=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpu(,|$)/ { print $2; exit }' /proc/mounts)
-  [[ -n $v1 && -f $v1/cpu.cfs_quota_us ]] || return 1
-  printf 'v1 %s/fleet-%s-%s\n' "$v1" "$LAB_BRIDGE" "$1"
+  v1=$(awk -v c="$controller" '$3 == "cgroup" && $4 ~ ("(^|,)" c "(,|$)") { print $2; exit }' /proc/mounts)
+  [[ -n $v1 && -d $v1 ]] || return 1
+  printf 'v1 %s/fleet-%s-%s\n' "$v1" "$LAB_BRIDGE" "$host"
 }
 
-# Limits HOST to PERCENT of one CPU ("off" lifts it): its holder, its sshd and everything now in
-# its network namespace move into the host's cgroup, and whatever they start later (every ssh
-# session, hence builds and activations) inherits it. Recreating the host (`up`) drops the limit.
-lab_limit_cpu() {
-  local host=$1 percent=$2 kind dir pid ino period=100000
-  [[ $percent == off || $percent =~ ^[1-9][0-9]*$ ]] || die "limit-cpu: PERCENT must be a positive integer or 'off', not '$percent'"
-  read -r kind dir < <(lab_cgroup "$host") || die "limit-cpu: no cgroup with a cpu controller (v2 cpu.max or v1 cpu.cfs_quota_us)"
-  pid=$(lab_holder_pid "$host") || die "host $host is not running; run 'scripts/lab up'"
+# Puts PID into HOST's CONTROLLER cgroup (made when missing); what it starts later inherits it.
+lab_cgroup_join() {
+  local host=$1 controller=$2 pid=$3 kind dir
+  read -r kind dir < <(lab_cgroup "$controller" "$host") || return 0
   if [[ $kind == v2 ]]; then
-    grep -qw cpu "${dir%/*}/cgroup.subtree_control" || echo +cpu >"${dir%/*}/cgroup.subtree_control"
+    grep -qw "$controller" "${dir%/*}/cgroup.subtree_control" \
+      || echo "+$controller" >"${dir%/*}/cgroup.subtree_control"
   fi
   mkdir -p "$dir"
-  if [[ $kind == v2 ]]; then
-    if [[ $percent == off ]]; then echo "max $period" >"$dir/cpu.max"; else echo "$((percent * period / 100)) $period" >"$dir/cpu.max"; fi
-  else
-    echo "$period" >"$dir/cpu.cfs_period_us"
-    if [[ $percent == off ]]; then echo -1 >"$dir/cpu.cfs_quota_us"; else echo "$((percent * period / 100))" >"$dir/cpu.cfs_quota_us"; fi
+  echo "$pid" >"$dir/cgroup.procs" 2>/dev/null || true
+}
+
+# Writes LIMIT into HOST's CONTROLLER cgroup: cpu as PERCENT of one CPU, memory in MB; "off" lifts it.
+lab_cgroup_limit() {
+  local controller=$1 host=$2 limit=$3 kind dir period=100000
+  read -r kind dir < <(lab_cgroup "$controller" "$host") \
+    || die "no cgroup with a $controller controller here (v2, or v1 /sys/fs/cgroup/$controller)"
+  mkdir -p "$dir"
+  case $controller/$kind in
+    cpu/v2) if [[ $limit == off ]]; then echo "max $period"; else echo "$((limit * period / 100)) $period"; fi >"$dir/cpu.max" ;;
+    cpu/v1)
+      echo "$period" >"$dir/cpu.cfs_period_us"
+      if [[ $limit == off ]]; then echo -1; else echo "$((limit * period / 100))"; fi >"$dir/cpu.cfs_quota_us"
+      ;;
+    memory/v2) if [[ $limit == off ]]; then echo max; else echo "$((limit * 1024 * 1024))"; fi >"$dir/memory.max" ;;
+    memory/v1) if [[ $limit == off ]]; then echo -1; else echo "$((limit * 1024 * 1024))"; fi >"$dir/memory.limit_in_bytes" ;;
+  esac
+  printf '%s %s' "$kind" "$dir"
+}
+
+# Limits HOST to LIMIT (see lab_cgroup_limit; "off" lifts it). A systemd host's container joined
+# its cgroups when it booted. Of another host, the holder, its sshd and everything now in its
+# network namespace move into the cgroup, and whatever they start later (every ssh session, hence
+# builds and activations) inherits it. Recreating the host (`up`) drops the limit.
+lab_limit() {
+  local controller=$1 host=$2 limit=$3 where pid ino
+  [[ $limit == off || $limit =~ ^[1-9][0-9]*$ ]] || die "limit-$controller: the limit must be a positive integer or 'off', not '$limit'"
+  where=$(lab_cgroup_limit "$controller" "$host" "$limit")
+  if ! lab_is_systemd_host "$host"; then
+    pid=$(lab_holder_pid "$host") || die "host $host is not running; run 'scripts/lab up'"
+    ino=$(lab_ns_inode "/proc/$pid/ns/net") || die "host $host has no network namespace"
+    for pid in $(lab_pids_in_netns "$ino"); do
+      echo "$pid" >"${where#* }/cgroup.procs" 2>/dev/null || true
+    done
   fi
-  ino=$(lab_ns_inode "/proc/$pid/ns/net") || die "host $host has no network namespace"
-  for pid in $(lab_pids_in_netns "$ino"); do
-    echo "$pid" >"$dir/cgroup.procs" 2>/dev/null || true
-  done
-  if [[ $percent == off ]]; then
-    say "$host: cpu limit lifted ($kind cgroup $dir)"
+  if [[ $limit == off ]]; then
+    say "$host: $controller limit lifted ($where)"
+  elif [[ $controller == cpu ]]; then
+    say "$host: cpu limited to ${limit}% of one CPU ($where)"
   else
-    say "$host: cpu limited to ${percent}% of one CPU ($kind cgroup $dir)"
+    say "$host: memory limited to $limit MB ($where)"
   fi
 }
 
-# Deletes HOST's cgroup once its processes are gone (a no-op when it never had one).
+# Deletes HOST's cgroups once their processes are gone (a no-op when it never had one).
 lab_cgroup_remove() {
-  local kind dir
-  read -r kind dir < <(lab_cgroup "$1") || return 0
-  if [[ -d $dir ]]; then
-    rmdir "$dir" 2>/dev/null || true
-  fi
+  local controller kind dir
+  for controller in cpu memory; do
+    read -r kind dir < <(lab_cgroup "$controller" "$1") || continue
+    if [[ -d $dir ]]; then
+      rmdir "$dir" 2>/dev/null || true
+    fi
+  done
 }

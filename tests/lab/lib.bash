@@ -40,7 +40,8 @@ variant() {
 }
 
 activation_count() {
-  local file=$LAB/hosts/$1/var-lib-lab/activations
+  local file
+  file=$(lab path "$1" /var/lib/lab/activations)
   if [[ -f $file ]]; then grep -c . "$file" || true; else echo 0; fi
 }
 
