@@ -5,7 +5,6 @@
 #include "builder/phases/batches.hpp"
 #include "builder/phases/delivery.hpp"
 #include "builder/phases/nix_build.hpp"
-#include "builder/phases/nixos_rebuild.hpp"
 #include "builder/source_store.hpp"
 #include "builder/target_ssh.hpp"
 #include "uploader/base/error.hpp"
@@ -134,29 +133,18 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
     return fail_all("cannot unpack source " + job.source_hash + ": " + e.what());
   }
   std::string flake_ref = "path:" + (source / job.flake).lexically_normal().string();
-  secrets::attach_bundles(targets, source, paths.state_dir, events);
-  // On a NixOS host a self-building target goes through nixos-rebuild; everything else (and
-  // every host without it, such as the lab's) gets nixos-rebuild's steps from the agent.
-  std::vector<TargetState*> rebuilt;
-  if (has_nixos_rebuild()) {
-    rebuilt = rebuild_self_targets(targets, flake_ref, nix, events);
-  }
-  std::vector<TargetState> own_steps;
-  for (auto& t : targets) {
-    if (std::find(rebuilt.begin(), rebuilt.end(), &t) == rebuilt.end()) {
-      own_steps.push_back(t);
-    }
-  }
-  build_in_batches(own_steps, job.eval_memory_mb, [&](std::vector<TargetState>& batch) {
+  secrets::attach_bundles(targets, source, events);
+  // Self-building targets are built like the others and activated here, through the same
+  // supervisor: nixos-rebuild would skip the hooks, checks, confirmation and rollback.
+  RunIdentity identity{job.run_id, job.deployer};
+  build_in_batches(targets, job.eval_memory_mb, [&](std::vector<TargetState>& batch) {
     evaluate_targets(batch, flake_ref, nix, events, build_timeout);
     build_targets(batch, nix, paths.roots(), events, build_timeout);
-    deliver_targets(batch, nix, paths.state_dir, work_dir, protocol::k_agent_deliveries_at_once, events, limits);
+    deliver_targets(batch, nix, paths.state_dir, work_dir, protocol::k_agent_deliveries_at_once, events, limits, identity);
   }, events);
 
   auto failed = [](const TargetState& t) { return t.failed; };
-  bool all_ok = std::none_of(own_steps.begin(), own_steps.end(), failed) &&
-                std::none_of(rebuilt.begin(), rebuilt.end(), [](const TargetState* t) { return t->failed; });
-  return all_ok ? 0 : 1;
+  return std::none_of(targets.begin(), targets.end(), failed) ? 0 : 1;
 }
 
 }  // namespace fleet::builder

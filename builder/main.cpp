@@ -4,11 +4,14 @@
 #include "builder/activation/activate_here.hpp"
 #include "builder/activation/activation_store.hpp"
 #include "builder/activation/follow.hpp"
+#include "builder/activation/recover.hpp"
 #include "builder/activation/supervisor.hpp"
 #include "builder/build_command.hpp"
+#include "builder/closure_diff.hpp"
 #include "builder/flake_update.hpp"
 #include "builder/receive.hpp"
 #include "builder/relay.hpp"
+#include "builder/secrets/generation_secrets.hpp"
 #include "builder/secrets/target_secrets.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/exit_code.hpp"
@@ -19,6 +22,7 @@
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <unistd.h>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -52,16 +56,32 @@ int main(int argc, char** argv) {
   activate->add_flag("--stdin", from_stdin,
                      "Read hooks, health checks, confirmTimeout and the node's secrets (age ciphertexts) as JSON on stdin");
   activate->add_option("--host-key", host_key, "Identity that decrypts secrets (default /etc/ssh/ssh_host_ed25519_key)");
+  activate->add_option("--run-id", request.run_id, "The deployment run that asks, named in the target's lock")
+      ->check([](const std::string& value) {
+        return protocol::is_safe_token(value) ? std::string() : std::string("not a run id: ") + value;
+      });
+  activate->add_option("--deployer", request.deployer, "user@host of whoever deploys, named in the target's lock")
+      ->check([](const std::string& value) {
+        return protocol::is_printable_name(value) ? std::string() : std::string("not a user@host: ") + value;
+      });
 
   auto* secrets_command = app.add_subcommand("secrets", "Manage the secrets kept on this host");
   secrets_command->require_subcommand(1);
-  auto* restore = secrets_command->add_subcommand("restore", "Re-install every kept secret (at boot: /run/keys is empty)");
+  auto* restore = secrets_command->add_subcommand(
+      "restore", "As root: install the secrets kept for the generation the system profile points at");
   restore->add_option("--host-key", host_key, "Identity that decrypts secrets (default /etc/ssh/ssh_host_ed25519_key)");
 
   std::string activation_id;
   std::size_t from_line = 0;
-  auto* supervise = app.add_subcommand("supervise", "(internal) Carry out a recorded activation, detached");
+  auto* supervise = app.add_subcommand("supervise", "(internal, root) Carry out a recorded activation, detached");
   supervise->add_option("--id", activation_id, "Activation id")->required();
+  auto* recover = app.add_subcommand("recover", "As root: finish an activation whose supervisor died, or all of them at boot");
+  bool at_boot = false;
+  auto* recover_id = recover->add_option("--id", activation_id, "The activation to finish (roll back unless confirmed)");
+  auto* recover_boot = recover->add_flag("--boot", at_boot,
+                                         "At boot: end every unfinished activation, install the booted generation's secrets");
+  recover_id->excludes(recover_boot);
+  recover->add_option("--host-key", host_key, "Identity that decrypts secrets (default /etc/ssh/ssh_host_ed25519_key)");
   auto* confirm = app.add_subcommand("confirm", "Confirm an activation waiting for its deployer");
   confirm->add_option("--id", activation_id, "Activation id")->required();
   auto* attach = app.add_subcommand("attach", "Follow an activation's events again until its result");
@@ -121,22 +141,36 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("activate")) {
       request.action = *protocol::parse_action(activate_action);  // IsMember let only known names through
-      builder::secrets::TargetSecrets secrets{{request.node, {}}, secret_options};
+      request.secrets.node = request.node;
+      request.host_key = host_key == builder::secrets::k_default_host_key ? "" : host_key;
       if (from_stdin) {
         auto document = builder::secrets::read_activation_stdin(std::cin, request.node);
         request.spec = document.spec;
-        secrets.bundle = document.bundle;
+        request.secrets = document.bundle;
       }
-      auto result =
-          builder::secrets::activate_with_secrets(request, builder::NixCli(options), paths.state_dir, secrets, events);
+      auto result = builder::activate_here(request, builder::NixCli(options), paths.state_dir, events);
       return result == "ok" ? 0 : to_int(ExitCode::node_failed);
     }
     if (restore->parsed()) {
-      return builder::secrets::restore(secret_options, events) ? 0 : to_int(ExitCode::node_failed);
+      char host[256] = {};
+      std::string node = ::gethostname(host, sizeof host - 1) == 0 && host[0] != '\0' ? host : "localhost";
+      return builder::secrets::GenerationSecrets(secret_options)
+                     .install_for_boot(builder::profile_store_path(builder::k_system_profile), node, events)
+                 ? 0
+                 : to_int(ExitCode::node_failed);
     }
     builder::ActivationStore store(paths.state_dir);
     if (app.got_subcommand("supervise")) {
-      return builder::run_supervisor(store, activation_id);
+      return builder::run_supervisor(store, activation_id, secret_options);
+    }
+    if (recover->parsed()) {
+      if (at_boot) {
+        return builder::run_recover_at_boot(store, secret_options, events) == 0 ? 0 : to_int(ExitCode::node_failed);
+      }
+      if (activation_id.empty()) {
+        throw ConfigError("recover needs --id ID or --boot");
+      }
+      return builder::run_recover(store, activation_id, secret_options, events) == 0 ? 0 : to_int(ExitCode::node_failed);
     }
     if (app.got_subcommand("confirm")) {
       store.load(activation_id);  // an unknown id is an error, not a silent success

@@ -3,7 +3,8 @@
 
 #include "builder/activation/activation_store.hpp"
 #include "builder/activation/follow.hpp"
-#include "builder/activation/supervisor.hpp"
+#include "builder/activation/supervisor_launch.hpp"
+#include "builder/activation/switch_inhibitors.hpp"
 #include "builder/closure_diff.hpp"
 #include "uploader/base/error.hpp"
 
@@ -22,7 +23,7 @@ bool is_store_path(const std::string& path) {
 }
 
 std::string activate_here(const ActivationRequest& request, const NixCli& nix, const std::filesystem::path& state_dir,
-                          EventWriter& events) {
+                          EventWriter& events, const TargetLock& lock) {
   const auto& node = request.node;
   auto fail = [&](const std::string& why) {
     events.emit(node, Phase::activate, Status::fail, why, {{"final", "failed"}});
@@ -39,6 +40,16 @@ std::string activate_here(const ActivationRequest& request, const NixCli& nix, c
   auto script = std::filesystem::path(request.store_path) / "bin" / "switch-to-configuration";
   if (!std::filesystem::exists(script)) {
     return fail(request.store_path + " has no bin/switch-to-configuration; is it a NixOS system closure?");
+  }
+
+  if (lock.taken()) {
+    auto holder = lock.holder();
+    return fail("another activation holds this target: " + (holder ? describe(*holder) : std::string("unknown holder")) +
+                "; wait for it to end (`fleet-builder attach --id` follows it)");
+  }
+  if (auto dead = lock.holder()) {
+    events.emit(node, Phase::activate, Status::progress,
+                "the lock's holder, " + describe(*dead) + ", has no live supervisor: the new supervisor recovers it first");
   }
 
   // What runs now is written down before anything changes: rollback never guesses.
@@ -60,6 +71,15 @@ std::string activate_here(const ActivationRequest& request, const NixCli& nix, c
     record.previous_system = std::filesystem::read_symlink(
         std::string(k_system_profile) + "-" + std::to_string(record.previous_generation) + "-link", ec).string();
   }
+
+  if (auto refused = check_switch_inhibitors(request.action, record.previous_system, request.store_path)) {
+    return fail(*refused);
+  }
+  record.run_id = request.run_id;
+  record.deployer = request.deployer;
+  record.secrets = request.secrets;
+  record.secrets.node = node;
+  record.host_key = request.host_key;
 
   ActivationStore store(state_dir);
   try {

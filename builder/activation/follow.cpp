@@ -3,8 +3,6 @@
 
 #include "uploader/base/error.hpp"
 
-#include <cerrno>
-#include <csignal>
 #include <fstream>
 #include <thread>
 
@@ -14,14 +12,13 @@ namespace {
 constexpr std::chrono::milliseconds k_poll{100};
 constexpr std::chrono::seconds k_start_grace{30};
 
-// True while the supervisor whose pid it recorded still runs (or has not recorded it yet).
+// True while a supervisor (or a recover) holds the activation's flock, or while one has not
+// had the time to start and record its first stage.
 bool supervisor_alive(const ActivationStore& store, const std::string& id, std::chrono::steady_clock::time_point since) {
-  std::ifstream in(store.pid_file(id));
-  pid_t pid = 0;
-  if (!(in >> pid) || pid <= 0) {
-    return std::chrono::steady_clock::now() - since < k_start_grace;
+  if (store.held(id)) {
+    return true;
   }
-  return kill(pid, 0) == 0 || errno == EPERM;
+  return !store.stage(id) && std::chrono::steady_clock::now() - since < k_start_grace;
 }
 
 }  // namespace
@@ -68,7 +65,9 @@ std::string follow_activation(const ActivationStore& store, const std::string& i
       if (!supervisor_alive(store, id, started)) {
         if (dead_checked) {
           out.emit(node, protocol::Phase::activate, protocol::Status::fail,
-                   "the activation supervisor of '" + id + "' stopped without a result", {{"final", "failed"}});
+                   "the activation supervisor of '" + id + "' stopped without a result; `fleet-builder recover --id " + id +
+                       "` (as root) finishes it, as the next activation on this host does first",
+                   {{"final", "failed"}});
           return "failed";
         }
         dead_checked = true;  // read once more: it may have written its last line just before exiting

@@ -92,11 +92,17 @@ void confirm_remote(const TargetSsh& ssh, const std::string& id, int confirm_tim
 // drops (the new configuration may restart the network); then the outcome is fetched again
 // with `fleet-builder attach` once the target answers.
 void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix, const DeliveryLimits& limits,
-                     EventWriter& events) {
+                     const RunIdentity& identity, EventWriter& events) {
   const auto& node = state.target.node;
   std::string remote = "fleet-builder activate --stdin --node " + shell_quote(node) + " --path " +
                        shell_quote(state.out_path) + " --action " + shell_quote(protocol::to_string(state.target.action)) +
                        " --timeout " + std::to_string(limits.timeouts.activate);
+  if (!identity.run_id.empty()) {
+    remote += " --run-id " + shell_quote(identity.run_id);
+  }
+  if (!identity.deployer.empty()) {
+    remote += " --deployer " + shell_quote(identity.deployer);
+  }
   for (const auto& [key, value] : nix.options()) {
     remote += " --nix-option " + shell_quote(key + "=" + value);
   }
@@ -196,19 +202,26 @@ void probe_targets(std::vector<TargetState>& targets, const std::filesystem::pat
 
 void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& state_dir,
                      const std::filesystem::path& work_dir, std::size_t parallel, EventWriter& events,
-                     const DeliveryLimits& limits) {
+                     const DeliveryLimits& limits, const RunIdentity& identity) {
   for_each_live_target(targets, parallel, [&](TargetState& state) {
     try {
       if (state.target.mode == protocol::TargetMode::self) {
-        ActivationRequest request{state.target.node, state.out_path, state.target.action, state.target.activation};
+        ActivationRequest request;
+        request.node = state.target.node;
+        request.store_path = state.out_path;
+        request.action = state.target.action;
+        request.spec = state.target.activation;
         request.timeout_seconds = limits.timeouts.activate;
-        state.failed = secrets::activate_with_secrets(request, nix, state_dir, state.secrets, events) != "ok";
+        request.run_id = identity.run_id;
+        request.deployer = identity.deployer;
+        request.secrets = state.secrets.bundle;
+        state.failed = activate_here(request, nix, state_dir, events) != "ok";
         return;
       }
       auto ssh = make_target_ssh(state.target, work_dir);
       copy_closure(state, ssh, nix, limits, events);
       if (!state.failed && protocol::activates(state.target.action)) {
-        activate_remote(ssh, state, nix, limits, events);
+        activate_remote(ssh, state, nix, limits, identity, events);
       }
       ssh.stop_sharing();
     } catch (const std::exception& e) {

@@ -22,6 +22,12 @@ struct DeliveryLimits {
 void probe_targets(std::vector<TargetState>& targets, const std::filesystem::path& work_dir, EventWriter& events,
                    const DeliveryLimits& limits = {});
 
+// Who asks for the deliveries: named in each activation's record and in the target's lock.
+struct RunIdentity {
+  std::string run_id;
+  std::string deployer;  // user@host
+};
+
 // Delivers each built target: a delegated one gets its closure copied (`nix copy`) and is then
 // activated by the agent on the target, whose events are relayed; a self-building one (this
 // host) is activated here. Targets run in parallel, at most `parallel` at a time. Copies and
@@ -29,6 +35,6 @@ void probe_targets(std::vector<TargetState>& targets, const std::filesystem::pat
 // reached the target, is retried after a transient SSH failure.
 void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& state_dir,
                      const std::filesystem::path& work_dir, std::size_t parallel, EventWriter& events,
-                     const DeliveryLimits& limits = {});
+                     const DeliveryLimits& limits = {}, const RunIdentity& identity = {});
 
 }  // namespace fleet::builder

@@ -18,8 +18,6 @@ namespace fs = std::filesystem;
 using protocol::Phase;
 using protocol::Status;
 
-constexpr const char* k_kept_file = "secrets.json";
-
 // Plaintext is wiped when it goes out of scope; it lives only in memory and in dest files.
 struct Plaintext {
   age::Bytes bytes;
@@ -40,9 +38,10 @@ std::vector<age::Identity> load_identities(const fs::path& path) {
   return identities;
 }
 
-// Installs the secrets of `bundle` whose `when` is `when` (every one when empty). One failure
-// never stops the others.
-bool install(const SecretBundle& bundle, const std::string& when, const SecretOptions& options, EventWriter& events) {
+}  // namespace
+
+bool install_secrets(const SecretBundle& bundle, const std::string& when, const SecretOptions& options,
+                     EventWriter& events) {
   std::vector<const SecretPayload*> chosen;
   for (const auto& secret : bundle.secrets) {
     if (when.empty() || secret.spec.when == when) {
@@ -101,46 +100,14 @@ bool install(const SecretBundle& bundle, const std::string& when, const SecretOp
   return true;
 }
 
-fs::path kept_file(const SecretOptions& options, const std::string& node) {
-  return options.keep_dir / node / k_kept_file;
-}
-
-}  // namespace
-
-bool pre_activation(const SecretBundle& bundle, const SecretOptions& options, EventWriter& events) {
-  if (!install(bundle, "pre-activation", options, events)) {
-    return false;
-  }
-  try {
-    if (bundle.secrets.empty()) {
-      std::error_code ignored;
-      fs::remove(kept_file(options, bundle.node), ignored);
-    } else {
-      write_private_file(kept_file(options, bundle.node), to_json(bundle).dump());
-    }
-  } catch (const std::exception& e) {
-    if (is_internal_error(e)) {
-      throw;
-    }
-    events.emit(bundle.node, Phase::secrets, Status::fail,
-                std::string("cannot keep the ciphertexts for restoring at boot: ") + e.what());
-    return false;
-  }
-  return true;
-}
-
-bool post_activation(const SecretBundle& bundle, const SecretOptions& options, EventWriter& events) {
-  return install(bundle, "post-activation", options, events);
-}
-
-bool restore(const SecretOptions& options, EventWriter& events) {
+bool restore_per_node(const SecretOptions& options, EventWriter& events) {
   std::error_code ec;
   if (!fs::is_directory(options.keep_dir, ec)) {
     return true;
   }
   bool all_ok = true;
   for (const auto& entry : fs::directory_iterator(options.keep_dir)) {
-    auto file = entry.path() / k_kept_file;
+    auto file = entry.path() / "secrets.json";
     if (!fs::is_regular_file(file, ec)) {
       continue;
     }
@@ -155,7 +122,7 @@ bool restore(const SecretOptions& options, EventWriter& events) {
       if (bundle.node != node) {
         throw ProtocolError(file.string() + " is about node '" + bundle.node + "'");
       }
-      all_ok = install(bundle, "", options, events) && all_ok;
+      all_ok = install_secrets(bundle, "", options, events) && all_ok;
     } catch (const std::exception& e) {
       // One node's kept secrets failing must not keep the other nodes' from being restored.
       all_ok = false;

@@ -15,11 +15,9 @@ constexpr std::size_t k_max_document = 64 << 20;
 
 }  // namespace
 
-void attach_bundles(std::vector<TargetState>& targets, const std::filesystem::path& source_root,
-                    const std::filesystem::path& state_dir, EventWriter& events) {
+void attach_bundles(std::vector<TargetState>& targets, const std::filesystem::path& source_root, EventWriter& events) {
   for (auto& state : targets) {
     state.secrets.bundle.node = state.target.node;
-    state.secrets.options.keep_dir = state_dir / "secrets";
     if (state.failed || state.target.secrets.empty()) {
       continue;
     }
@@ -31,22 +29,6 @@ void attach_bundles(std::vector<TargetState>& targets, const std::filesystem::pa
       events.emit(state.target.node, protocol::Phase::secrets, protocol::Status::fail, describe_error(e));
     }
   }
-}
-
-std::string activate_with_secrets(const ActivationRequest& request, const NixCli& nix,
-                                  const std::filesystem::path& state_dir, const TargetSecrets& secrets,
-                                  EventWriter& events) {
-  bool with_secrets = protocol::installs_secrets(request.action);
-  if (with_secrets && !pre_activation(secrets.bundle, secrets.options, events)) {
-    events.emit(request.node, protocol::Phase::activate, protocol::Status::fail,
-                "not activated: a required pre-activation secret could not be installed", {{"final", "failed"}});
-    return "failed";
-  }
-  auto result = activate_here(request, nix, state_dir, events);
-  if (result != "ok" || !with_secrets) {
-    return result;
-  }
-  return post_activation(secrets.bundle, secrets.options, events) ? "ok" : "failed";
 }
 
 std::string activation_stdin(const protocol::ActivationSpec& spec, const SecretBundle& bundle) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "builder/activation/activate_here.hpp"
+#include "builder/event_writer.hpp"
+#include "uploader/protocol/activation_spec.hpp"
 #include "builder/secrets/secret_bundle.hpp"
 #include "builder/secrets/secret_install.hpp"
 
@@ -14,25 +15,15 @@ struct TargetState;
 
 namespace fleet::builder::secrets {
 
-// A target's secrets as the agent carries them: ciphertexts and where the target keeps them.
+// A target's secrets as the agent carries them: ciphertexts only.
 struct TargetSecrets {
   SecretBundle bundle;
-  SecretOptions options;
 };
 
 // On the build node: reads every target's ciphertexts from the unpacked source at
 // `source_root` (never decrypting them). A target whose file is missing fails in the
 // `secrets` phase; the others go on.
-void attach_bundles(std::vector<TargetState>& targets, const std::filesystem::path& source_root,
-                    const std::filesystem::path& state_dir, EventWriter& events);
-
-// Activates on this host with the node's secrets around it: pre-activation secrets first (a
-// required one that fails stops here, nothing activated), then activate_here, then the
-// post-activation ones. dry-activate and build install nothing. Returns activate_here's result
-// ("ok", "failed", "rolled-back").
-std::string activate_with_secrets(const ActivationRequest& request, const NixCli& nix,
-                                  const std::filesystem::path& state_dir, const TargetSecrets& secrets,
-                                  EventWriter& events);
+void attach_bundles(std::vector<TargetState>& targets, const std::filesystem::path& source_root, EventWriter& events);
 
 // What `fleet-builder activate --stdin` reads: how to activate safely, and the secrets.
 struct ActivationDocument {

@@ -1,12 +1,34 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/run/build_job.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
 namespace fleet::coordinator {
+namespace {
+
+// user@host of whoever runs fleet, as a target's activation lock names its holder.
+std::string local_deployer() {
+  const passwd* user = ::getpwuid(::geteuid());
+  const char* name = user != nullptr ? user->pw_name : std::getenv("USER");
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) {
+    host[0] = '\0';
+  }
+  std::string deployer = std::string(name != nullptr && *name != '\0' ? name : "unknown") + "@" +
+                         (host[0] != '\0' ? host : "unknown");
+  return protocol::is_printable_name(deployer) ? deployer : "unknown";
+}
+
+}  // namespace
 
 protocol::BuildJob make_build_job(const JobSource& source, const BuildLocation& location,
                                   std::vector<protocol::JobTarget> targets, const std::string& work_dir_suffix) {
   protocol::BuildJob job;
   job.run_id = source.run_id + work_dir_suffix;
+  job.deployer = local_deployer();
   job.source_hash = source.source_hash;
   job.flake = source.flake;
   job.nix_options = source.nix_options;

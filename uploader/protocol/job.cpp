@@ -45,6 +45,11 @@ bool is_safe_token(std::string_view value) {
          });
 }
 
+bool is_printable_name(std::string_view value) {
+  return !value.empty() && value.size() <= 256 && value.front() != '-' &&
+         std::all_of(value.begin(), value.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
+
 bool is_content_hash(std::string_view hash) {
   return hash.size() == 64 &&
          std::all_of(hash.begin(), hash.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -76,7 +81,7 @@ nlohmann::json to_json(const BuildJob& job) {
   nlohmann::json retries = {{"count", job.retries.count}, {"delay", job.retries.delay_seconds}};
   return {{"version", job.version},       {"run", job.run_id},  {"source", job.source_hash}, {"flake", job.flake},
           {"nixOptions", job.nix_options}, {"targets", targets}, {"timeouts", timeouts},      {"retries", retries},
-          {"evalMemoryMB", job.eval_memory_mb}};
+          {"evalMemoryMB", job.eval_memory_mb}, {"deployer", job.deployer}};
 }
 
 BuildJob parse_build_job(const nlohmann::json& json) {
@@ -92,6 +97,12 @@ BuildJob parse_build_job(const nlohmann::json& json) {
   }
   job.run_id = require(json, "", "run", value_t::string).get<std::string>();
   check_token(job.run_id, "run");
+  if (json.contains("deployer")) {  // optional: older coordinators do not send it
+    job.deployer = require(json, "", "deployer", value_t::string).get<std::string>();
+    if (!job.deployer.empty() && !is_printable_name(job.deployer)) {
+      throw ProtocolError("job field 'deployer' must be a short printable user@host, got '" + job.deployer + "'");
+    }
+  }
   job.source_hash = require(json, "", "source", value_t::string).get<std::string>();
   if (!is_content_hash(job.source_hash)) {
     throw ProtocolError("job field 'source' is not a content hash: '" + job.source_hash + "'");

@@ -76,6 +76,7 @@ struct JobRetries {
 struct BuildJob {
   int version = k_protocol_version;
   std::string run_id;
+  std::string deployer;     // user@host of whoever runs the deployment, for the targets' lock holder
   std::string source_hash;  // the unpacked source the agent already holds
   std::string flake = ".";  // flake directory, relative to the source root
   std::map<std::string, std::string> nix_options;
@@ -99,6 +100,10 @@ BuildJob parse_build_job(const nlohmann::json& json);
 // only what a host name, user name or NixOS configuration name can contain, and does not start
 // with '-'.
 bool is_safe_token(std::string_view value);
+
+// True when `value` is a user@host (or any short name) of at most 256 printable ASCII
+// characters, not starting with '-': safe to show and to quote onto a command line.
+bool is_printable_name(std::string_view value);
 
 // True when `hash` is 64 lowercase hex digits, the only form of content hash on the wire.
 bool is_content_hash(std::string_view hash);

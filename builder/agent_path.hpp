@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace fleet::builder {
+
+// The absolute path this agent runs from, for starting itself again as the supervisor and as
+// its recover step: $FLEET_AGENT_PATH when it names an existing /nix/store/*/bin/fleet-builder
+// (the wrapper a bare target was given, which the real binary cannot see from /proc), else the
+// target of /proc/self/exe. Throws fleet::Error when neither can be found.
+std::filesystem::path agent_self_path();
+
+// True when `path` has the form /nix/store/NAME/bin/fleet-builder, NAME one plain component.
+bool is_store_agent_path(const std::string& path);
+
+// The first executable `program` in the directories of `path_variable` (a PATH value), as an
+// absolute path; nullopt when there is none.
+std::optional<std::filesystem::path> find_on_path(const std::string& program, const std::string& path_variable);
+
+// find_on_path() on this process's $PATH.
+std::optional<std::filesystem::path> find_on_path(const std::string& program);
+
+}  // namespace fleet::builder
