@@ -8,6 +8,7 @@
 #include "uploader/base/process.hpp"
 #include "uploader/hash/sha256.hpp"
 #include "uploader/protocol/agent_version.hpp"
+#include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tree.hpp"
 
@@ -156,6 +157,19 @@ TEST_CASE("an agent in the store is its own store path; any other path is not") 
   CHECK_FALSE(agent_store_path_of("/nix/store/abc-fleet-0.1.0/bin/.fleet-builder-wrapped"));
   CHECK_FALSE(agent_store_path_of("/nix/store/abc/sw/bin/fleet-builder"));
   CHECK_FALSE(agent_store_path_of("/nix/store/bin/fleet-builder"));
+}
+
+TEST_CASE("the agent knows itself by FLEET_AGENT_PATH when that names a file, else by /proc/self/exe") {
+  test::TempDir dir;
+  write_file_atomically(dir / "fleet-builder", "#!/bin/sh\n");
+  {
+    test::ScopedEnv set("FLEET_AGENT_PATH", (dir / "fleet-builder").c_str());
+    CHECK(running_agent_path() == dir / "fleet-builder");
+  }
+  {
+    test::ScopedEnv stale("FLEET_AGENT_PATH", (dir / "gone").c_str());
+    CHECK(running_agent_path() == fs::read_symlink("/proc/self/exe"));
+  }
 }
 
 TEST_CASE("the bundle goes into a store once per binary, with a GC root under the state dir") {
