@@ -23,7 +23,7 @@ bool is_store_agent_path(const std::string& path) {
 std::filesystem::path agent_self_path() {
   const char* wrapper = std::getenv("FLEET_AGENT_PATH");
   std::error_code ec;
-  if (wrapper != nullptr && is_store_agent_path(wrapper) && std::filesystem::exists(wrapper, ec)) {
+  if (wrapper != nullptr && *wrapper == '/' && std::filesystem::is_regular_file(wrapper, ec)) {
     return wrapper;
   }
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);

@@ -7,10 +7,10 @@
 
 namespace fleet::builder {
 
-// The absolute path this agent runs from, for starting itself again as the supervisor and as
-// its recover step: $FLEET_AGENT_PATH when it names an existing /nix/store/*/bin/fleet-builder
-// (the wrapper a bare target was given, which the real binary cannot see from /proc), else the
-// target of /proc/self/exe. Throws fleet::Error when neither can be found.
+// The absolute path this agent was started by, for starting itself again as the supervisor and
+// as its recover step, and for bringing itself to bare targets: $FLEET_AGENT_PATH when it names
+// an existing file (the bundle's wrapper sets it: /proc/self/exe is then the bundled loader),
+// else the target of /proc/self/exe. Throws fleet::Error when neither can be found.
 std::filesystem::path agent_self_path();
 
 // True when `path` has the form /nix/store/NAME/bin/fleet-builder, NAME one plain component.

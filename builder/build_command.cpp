@@ -102,7 +102,7 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   auto job = protocol::parse_build_job(protocol::read_json_document(job_input, k_max_job_bytes, "the job on stdin"));
   std::vector<TargetState> targets;
   for (const auto& target : job.targets) {
-    targets.push_back({target, "", "", false, {}});
+    targets.push_back({target, "", "", false, {}, {}, {}});
   }
   const SourceStore store(paths.state_dir);
   auto fail_all = [&](const std::string& why) {

@@ -16,6 +16,7 @@
 #include "uploader/base/error.hpp"
 #include "uploader/base/exit_code.hpp"
 #include "uploader/protocol/action.hpp"
+#include "uploader/protocol/agent_version.hpp"
 #include "uploader/protocol/job.hpp"
 #include "uploader/protocol/json_document.hpp"
 
@@ -185,9 +186,7 @@ int main(int argc, char** argv) {
       return builder::follow_activation(store, activation_id, from_line, events) == "ok" ? 0
                                                                                       : to_int(ExitCode::node_failed);
     }
-    std::cout << nlohmann::json{{"agent", "fleet-builder"}, {"version", FLEET_VERSION}, {"protocol", protocol::k_protocol_version}}
-                     .dump()
-              << '\n';
+    std::cout << protocol::format_agent_version(protocol::this_agent_version()) << '\n';
     return 0;
   } catch (...) {
     std::string command_line = "fleet-builder";

@@ -5,6 +5,7 @@
 #include "builder/activation/follow.hpp"
 #include "builder/activation/supervisor_launch.hpp"
 #include "builder/activation/switch_inhibitors.hpp"
+#include "builder/agent_store.hpp"
 #include "builder/closure_diff.hpp"
 #include "uploader/base/error.hpp"
 
@@ -81,6 +82,11 @@ std::string activate_here(const ActivationRequest& request, const NixCli& nix, c
   record.secrets.node = node;
   record.host_key = request.host_key;
 
+  try {
+    root_agent_in_use(nix, state_dir);
+  } catch (const Error& e) {
+    events.emit(node, Phase::activate, Status::progress, std::string(e.what()) + " (a garbage collection may remove it)");
+  }
   ActivationStore store(state_dir);
   try {
     store.create(record);

@@ -3,6 +3,7 @@
 
 #include "builder/activation/activate_here.hpp"
 #include "builder/ssh_retry.hpp"
+#include "builder/target_agent.hpp"
 #include "builder/target_ssh.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
@@ -23,6 +24,7 @@ constexpr std::chrono::seconds k_reattach_grace{300};
 // gets this much longer, so only a target that stops answering is cut off from here.
 constexpr int k_remote_grace_seconds = 60;
 constexpr int k_command_not_found = 127;
+constexpr int k_cannot_execute = 126;
 
 // Explains an OpenSSH failure in the user's terms; ssh's own last lines follow.
 std::string explain_ssh_failure(const ProcessResult& result, const TargetSsh& ssh) {
@@ -46,12 +48,33 @@ std::string explain_ssh_failure(const ProcessResult& result, const TargetSsh& ss
   return "cannot reach " + ssh.destination + " from this build node: " + why + "\n" + err;
 }
 
+// Settles which fleet-builder runs on the target (see choose_target_agent) and says why.
+void choose_agent(TargetState& state, BroughtAgent& brought, EventWriter& events) {
+  state.agent = choose_target_agent(
+      state.own_agent, [&] { return system_closure_agent(state.out_path); }, [&] { return brought.path(); });
+  events.emit(state.target.node, Phase::copy, Status::progress, state.agent.why);
+}
+
+// Copies the closure, and the agent brought for the target if any, in one `nix copy`.
 void copy_closure(TargetState& state, const TargetSsh& ssh, const NixCli& nix, const DeliveryLimits& limits,
-                  EventWriter& events) {
+                  BroughtAgent& brought, EventWriter& events) {
   const auto& node = state.target.node;
   events.emit(node, Phase::copy, Status::start, state.out_path + " → " + ssh.store_url());
+  std::vector<std::string> args{"copy", "--to", ssh.store_url(), state.out_path};
+  if (protocol::activates(state.target.action)) {
+    try {
+      choose_agent(state, brought, events);
+    } catch (const std::exception& e) {
+      state.failed = true;
+      events.emit(node, Phase::copy, Status::fail, describe_error(e));
+      return;
+    }
+    if (!state.agent.copied.empty()) {
+      args.push_back(state.agent.copied);
+    }
+  }
   auto log = [&](std::string_view line) { events.emit(node, Phase::copy, Status::progress, line); };
-  auto argv = nix.nix({"copy", "--to", ssh.store_url(), state.out_path});
+  auto argv = nix.nix(args);
   auto retry = [&](const std::string& why) { events.emit(node, Phase::copy, Status::progress, why); };
   // `nix copy` only adds valid paths, so running it again after a dropped connection is safe; a
   // copy that ran out of time is not tried again.
@@ -68,11 +91,12 @@ void copy_closure(TargetState& state, const TargetSsh& ssh, const NixCli& nix, c
 // Confirms activation `id` on the target over a connection of its own: that a new SSH
 // connection gets through proves the new configuration kept the host reachable. Retries until
 // the target's own deadline; a late confirmation is refused by the target.
-void confirm_remote(const TargetSsh& ssh, const std::string& id, int confirm_timeout, const std::string& node,
-                    EventWriter& events) {
+void confirm_remote(const TargetSsh& ssh, const std::string& agent, const std::string& id, int confirm_timeout,
+                    const std::string& node, EventWriter& events) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{confirm_timeout};
   while (std::chrono::steady_clock::now() < deadline) {
-    auto result = run_process({ssh.fresh_command("fleet-builder confirm --id " + shell_quote(id)), {}, "", k_confirm_timeout});
+    auto confirm = shell_quote(agent) + " confirm --id " + shell_quote(id);
+    auto result = run_process({ssh.fresh_command(confirm), {}, "", k_confirm_timeout});
     if (result.ok()) {
       events.emit(node, Phase::activate, Status::progress, "confirmed over a new SSH connection");
       return;
@@ -94,9 +118,10 @@ void confirm_remote(const TargetSsh& ssh, const std::string& id, int confirm_tim
 void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix, const DeliveryLimits& limits,
                      const RunIdentity& identity, EventWriter& events) {
   const auto& node = state.target.node;
-  std::string remote = "fleet-builder activate --stdin --node " + shell_quote(node) + " --path " +
-                       shell_quote(state.out_path) + " --action " + shell_quote(protocol::to_string(state.target.action)) +
-                       " --timeout " + std::to_string(limits.timeouts.activate);
+  const std::string agent = shell_quote(state.agent_command());
+  std::string remote = agent + " activate --stdin --node " + shell_quote(node) + " --path " + shell_quote(state.out_path) +
+                       " --action " + shell_quote(protocol::to_string(state.target.action)) + " --timeout " +
+                       std::to_string(limits.timeouts.activate);
   if (!identity.run_id.empty()) {
     remote += " --run-id " + shell_quote(identity.run_id);
   }
@@ -126,8 +151,8 @@ void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix
         final_result = event.extra["final"].get<std::string>();
       }
       if (event.extra.contains("awaitConfirmation") && !confirmer.joinable()) {
-        confirmer = std::thread(confirm_remote, ssh, activation_id, state.target.activation.confirm_timeout, node,
-                                std::ref(events));
+        confirmer = std::thread(confirm_remote, ssh, state.agent_command(), activation_id,
+                                state.target.activation.confirm_timeout, node, std::ref(events));
       }
       events.emit(event);
     } catch (const Error& e) {
@@ -147,7 +172,7 @@ void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix
   while (final_result.empty() && !activation_id.empty() && result.exit_code == 255 &&
          std::chrono::steady_clock::now() < reattach_deadline) {
     std::this_thread::sleep_for(k_confirm_retry);
-    std::string attach = "fleet-builder attach --id " + shell_quote(activation_id) + " --from " + std::to_string(lines);
+    std::string attach = agent + " attach --id " + shell_quote(activation_id) + " --from " + std::to_string(lines);
     result = run_process({ssh.fresh_command(attach), {}, "", ssh_timeout}, on_line);
   }
   if (confirmer.joinable()) {
@@ -160,7 +185,12 @@ void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix
   if (!final_result.empty()) {
     return;  // the target's own events said how it failed or rolled back
   }
-  if (result.exit_code == k_command_not_found) {
+  if (!state.agent.copied.empty() && (result.exit_code == k_command_not_found || result.exit_code == k_cannot_execute)) {
+    events.emit(node, Phase::activate, Status::fail,
+                "the fleet-builder brought to " + ssh.destination + " (" + state.agent_command() +
+                    ") did not start there: a target of another architecture than this build node needs fleet-builder "
+                    "installed (the NixOS module in nix/ does)\n" + result.err_tail);
+  } else if (result.exit_code == k_command_not_found) {
     events.emit(node, Phase::activate, Status::fail,
                 "fleet-builder is not installed on " + ssh.destination +
                     ": install it on the target (the NixOS module in nix/ does) or put it on the login PATH");
@@ -184,14 +214,19 @@ void probe_targets(std::vector<TargetState>& targets, const std::filesystem::pat
     try {
       auto ssh = make_target_ssh(state.target, work_dir);
       auto retry = [&](const std::string& why) { events.emit(node, Phase::probe, Status::progress, why); };
-      auto result = run_with_retries({ssh.command("true"), {}, "", std::chrono::seconds{limits.timeouts.connect}},
-                                     limits.retries, retry);
-      if (!result.ok()) {
+      // One command proves the target reachable and asks its agent's version. Only the first
+      // line is kept, and only if it is short: the answer is the target's, so it is hostile.
+      FirstLine first_line;
+      auto result = run_with_retries(
+          {ssh.command(k_agent_version_command), {}, "", std::chrono::seconds{limits.timeouts.connect}}, limits.retries,
+          retry, first_line.sink());
+      if (result.exit_code == 255 || result.timed_out || result.signal != 0) {
         state.failed = true;
         events.emit(node, Phase::probe, Status::fail, explain_ssh_failure(result, ssh));
         return;
       }
-      events.emit(node, Phase::probe, Status::ok, "reachable from this build node");
+      state.own_agent = read_agent_probe(result.exit_code, first_line.text());
+      events.emit(node, Phase::probe, Status::ok, "reachable from this build node; " + describe_probe(state.own_agent));
     } catch (const std::exception& e) {
       // Each target runs on a thread of its own: whatever fails fails that target only.
       state.failed = true;
@@ -203,6 +238,7 @@ void probe_targets(std::vector<TargetState>& targets, const std::filesystem::pat
 void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& state_dir,
                      const std::filesystem::path& work_dir, std::size_t parallel, EventWriter& events,
                      const DeliveryLimits& limits, const RunIdentity& identity) {
+  BroughtAgent brought(nix, state_dir);
   for_each_live_target(targets, parallel, [&](TargetState& state) {
     try {
       if (state.target.mode == protocol::TargetMode::self) {
@@ -219,7 +255,7 @@ void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const
         return;
       }
       auto ssh = make_target_ssh(state.target, work_dir);
-      copy_closure(state, ssh, nix, limits, events);
+      copy_closure(state, ssh, nix, limits, brought, events);
       if (!state.failed && protocol::activates(state.target.action)) {
         activate_remote(ssh, state, nix, limits, identity, events);
       }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "builder/secrets/target_secrets.hpp"
+#include "builder/target_agent.hpp"
 #include "uploader/protocol/job.hpp"
 
 #include <algorithm>
@@ -20,6 +21,13 @@ struct TargetState {
   std::string out_path;
   bool failed = false;
   secrets::TargetSecrets secrets;  // ciphertexts only, read from the source before delivery
+  // A delegated target's own fleet-builder, as the probe found it, and the one that runs there
+  // for activate, confirm and attach (chosen at delivery, when the system closure is known).
+  TargetAgentProbe own_agent{};
+  TargetAgent agent{};
+
+  // The command that runs the agent on a delegated target: "fleet-builder" or a store path.
+  const std::string& agent_command() const { return agent.command; }
 };
 
 // Runs `work` on each target not yet failed, at most `limit` at a time. Each call touches only

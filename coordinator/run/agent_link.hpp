@@ -3,6 +3,7 @@
 
 #include "coordinator/report/run_report.hpp"
 #include "coordinator/run/build_location.hpp"
+#include "uploader/protocol/agent_version.hpp"
 #include "uploader/protocol/job.hpp"
 #include "uploader/ssh/ssh_channel.hpp"
 #include "uploader/transfer/relay_messages.hpp"
@@ -19,10 +20,7 @@
 namespace fleet::coordinator {
 
 // What `fleet-builder version --json` says of itself.
-struct AgentVersion {
-  std::string version;
-  int protocol = 0;
-};
+using AgentVersion = protocol::AgentVersion;
 
 // What `nix flake update` made of the source on a build location.
 struct InputUpdate {

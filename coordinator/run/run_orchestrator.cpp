@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/run/run_orchestrator.hpp"
 
+#include "coordinator/run/agent_check.hpp"
 #include "coordinator/run/failover.hpp"
 #include "coordinator/run/flake_inputs.hpp"
 #include "uploader/base/error.hpp"
@@ -10,15 +11,6 @@ namespace {
 
 using protocol::Phase;
 using protocol::Status;
-
-// The agent on `where` must speak this coordinator's protocol, or every message may be misread.
-void check_protocol(const AgentVersion& agent, const std::string& where) {
-  if (agent.protocol != protocol::k_protocol_version) {
-    throw NodeError("fleet-builder on " + where + (agent.version.empty() ? "" : " (" + agent.version + ")") +
-                    " speaks protocol " + std::to_string(agent.protocol) + ", this fleet speaks protocol " +
-                    std::to_string(protocol::k_protocol_version) + ": install the same fleet version on both sides");
-  }
-}
 
 }  // namespace
 
@@ -86,7 +78,7 @@ void RunOrchestrator::connect(std::size_t i) {
         m_loop.post([this, i, note] { m_state.tell_open(i, Phase::probe, Status::progress, note); });
       });
       unusable = "cannot be used";
-      check_protocol(link->version(), name);
+      check_agent_version(link->version(), name);
     } catch (const Error& e) {
       error = e.what();
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/run/ssh_agent_link.hpp"
 
+#include "coordinator/run/agent_check.hpp"
 #include "coordinator/run/build_job.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
@@ -67,24 +68,20 @@ AgentVersion SshAgentLink::version() {
   StderrText err;
   auto channel = m_session->exec(std::string(k_agent) + " version --json", err.sink());
   channel->send_eof();
-  auto line = channel->read_line(k_answer_line, std::chrono::seconds{m_location.run.timeouts.connect});
+  auto line = channel->read_line(protocol::k_max_version_answer, std::chrono::seconds{m_location.run.timeouts.connect});
   auto status = channel->wait_exit();
   if (status.code == 127) {
-    throw NodeError("fleet-builder is not installed on " + m_session->describe() +
-                    ": install it there (the NixOS module in nix/ does) or put it on the login PATH");
+    throw missing_agent_error(m_session->describe());
   }
-  auto answer = nlohmann::json::parse(line.value_or(""), nullptr, false);
-  auto protocol = answer.is_object() ? answer.find("protocol") : answer.end();
-  if (status.code != 0 || protocol == answer.end() || !protocol->is_number_integer()) {
-    throw ProtocolError("unexpected answer from fleet-builder version on " + m_session->describe() + " (" +
-                        ssh::describe(status) + "): " + line.value_or("") + " " + err.text);
+  try {
+    if (status.code != 0) {
+      throw ProtocolError("it exited with " + ssh::describe(status));
+    }
+    return protocol::parse_agent_version(line.value_or(""));
+  } catch (const ProtocolError& e) {
+    throw ProtocolError("unexpected answer from fleet-builder version on " + m_session->describe() + ": " + e.what() +
+                        " " + err.text);
   }
-  AgentVersion version;
-  version.protocol = protocol->get<int>();
-  if (auto text = answer.find("version"); text != answer.end() && text->is_string()) {
-    version.version = text->get<std::string>();
-  }
-  return version;
 }
 
 TransferRecord SshAgentLink::upload(transfer::PayloadCache& payloads) {

@@ -123,7 +123,7 @@ DefaultDependencies=no
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=/bin/sh -c 'for a in /usr/local/bin/fleet-builder /var/lib/fleet/agent/bin/fleet-builder; do [ -x "$a" ] && exec "$a" recover --boot; done; exit 0'
+ExecStart=/bin/sh -c 'for a in /usr/local/bin/fleet-builder /var/lib/fleet/agent-in-use/bin/fleet-builder; do [ -x "$a" ] && exec "$a" recover --boot; done; exit 0'
 
 [Install]
 WantedBy=multi-user.target

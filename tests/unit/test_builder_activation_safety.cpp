@@ -121,8 +121,8 @@ TEST_CASE("the agent finds itself and systemd-run by absolute paths only") {
   }
   ::unsetenv("FLEET_AGENT_PATH");
   CHECK(agent_self_path().is_absolute());
-  ::setenv("FLEET_AGENT_PATH", "/tmp/fleet-builder", 1);  // not a store path: ignored
-  CHECK(agent_self_path() != std::filesystem::path("/tmp/fleet-builder"));
+  ::setenv("FLEET_AGENT_PATH", "/nonexistent/bin/fleet-builder", 1);  // no such file: ignored
+  CHECK(agent_self_path() != std::filesystem::path("/nonexistent/bin/fleet-builder"));
   ::unsetenv("FLEET_AGENT_PATH");
 
   fleet::test::TempDir dir;

@@ -95,6 +95,13 @@ std::vector<std::string> laptop_transfers(const RunReport& report) {
   return to;
 }
 
+// The error `node` failed with; it must have failed.
+std::string failed_with(const RunReport& report, const std::string& node) {
+  INFO(node);
+  CHECK(report.nodes.at(node).result == "failed");
+  return report.nodes.at(node).error;
+}
+
 void require_all_ok(const RunReport& report) {
   for (const auto& [name, node] : report.nodes) {
     INFO(name << ": " << node.error);
@@ -169,16 +176,54 @@ TEST_CASE("an unreachable builder's nodes move before anything is built") {
   }
 }
 
-TEST_CASE("an agent of another protocol is refused before the source is sent") {
+TEST_CASE("an agent of another protocol is refused before the source is sent, naming both versions and the fix") {
   FakeRun run(R"({"version": 1, "nodes": { "t3": { "build": "self" } }})");
   test::FakeAgents agents;
-  agents.scripts["t3"].protocol = protocol::k_protocol_version + 1;
+  const auto ours = protocol::this_agent_version();
+  agents.scripts["t3"].agent = {"fleet-builder", "0.0.9", ours.protocol + 1};
   auto [report, outcome] = run.run(agents);
-  CHECK(report.nodes.at("t3").result == "failed");
-  CHECK(report.nodes.at("t3").error.find("speaks protocol " + std::to_string(protocol::k_protocol_version + 1) +
-                                         ", this fleet speaks protocol " + std::to_string(protocol::k_protocol_version) +
-                                         ": install the same fleet version on both sides") != std::string::npos);
+  auto error = failed_with(report, "t3");
+  INFO(error);
+  CHECK(error.find("fleet-builder on t3 is 0.0.9 (protocol " + std::to_string(ours.protocol + 1) + "), this fleet is " +
+                   ours.version + " (protocol " + std::to_string(ours.protocol) + ")") != std::string::npos);
+  CHECK(error.find("install fleet-builder " + ours.version + " on t3: ") != std::string::npos);
+  CHECK(error.find("nix profile install") != std::string::npos);
   CHECK(agents.count("t3 upload") == 0);
+}
+
+TEST_CASE("an agent of another release that speaks this protocol is used") {
+  FakeRun run(R"({"version": 1, "nodes": { "t3": { "build": "self" } }})");
+  test::FakeAgents agents;
+  agents.scripts["t3"].agent.version = "0.0.9+other";
+  auto [report, outcome] = run.run(agents);
+  require_all_ok(report);
+  CHECK(agents.count("t3 job t3") == 1);
+}
+
+TEST_CASE("a location without an agent fails with how to install one, and nothing is sent to it") {
+  FakeRun run(k_two_builders);
+  test::FakeAgents agents;
+  SECTION("a self-building target") {
+    agents.scripts["t3"].no_agent = true;
+    auto [report, outcome] = run.run(agents);
+    auto error = failed_with(report, "t3");
+    INFO(error);
+    CHECK(error.find("fleet-builder is not installed on t3") != std::string::npos);
+    CHECK(error.find("install fleet-builder " + protocol::this_agent_version().version + " on t3: ") != std::string::npos);
+    CHECK(agents.count("t3 upload") == 0);
+    CHECK(report.nodes.at("t1").result == "ok");
+  }
+  SECTION("every build node: the delegated targets fail naming the build nodes' missing agent") {
+    agents.scripts["b1"].no_agent = true;
+    agents.scripts["b2"].no_agent = true;
+    auto [report, outcome] = run.run(agents);
+    auto error = failed_with(report, "t1");
+    INFO(error);
+    CHECK(error.find("fleet-builder is not installed on b") != std::string::npos);
+    CHECK(agents.count("b1 upload") == 0);
+    CHECK(agents.count("b2 upload") == 0);
+    CHECK(report.nodes.at("t3").result == "ok");
+  }
 }
 
 TEST_CASE("a relay that fails falls back to another holder, then to the laptop") {

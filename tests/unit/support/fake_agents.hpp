@@ -5,6 +5,7 @@
 // shared state is behind one mutex.
 #pragma once
 
+#include "coordinator/run/agent_check.hpp"
 #include "coordinator/run/agent_link.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/protocol/event.hpp"
@@ -25,7 +26,8 @@ public:
   // How one location (by name) behaves.
   struct Script {
     bool unreachable = false;
-    int protocol = protocol::k_protocol_version;
+    protocol::AgentVersion agent = protocol::this_agent_version();
+    bool no_agent = false;  // its login shell finds no fleet-builder
     bool holds_source = false;             // it already holds every source it is offered
     std::set<std::string> cannot_relay_to;  // its relays to these locations fail
     // The job's connection drops after this many event lines (the agent "dies").
@@ -83,7 +85,13 @@ private:
       }
     }
 
-    coordinator::AgentVersion version() override { return {"test", m_script.protocol}; }
+    coordinator::AgentVersion version() override {
+      record("version");
+      if (m_script.no_agent) {
+        throw coordinator::missing_agent_error(m_location.name);
+      }
+      return m_script.agent;
+    }
 
     coordinator::TransferRecord upload(transfer::PayloadCache& payloads) override {
       record("upload");
