@@ -8,6 +8,8 @@ packages=(
   build-essential cmake pkg-config git
   libssh-dev libarchive-dev libzstd-dev zstd libsodium-dev libssl-dev nlohmann-json3-dev libboost-dev libcli11-dev catch2
   nix-bin openssh-server openssh-client iproute2 util-linux procps age python3 jq
+  sudo # visudo checks the output of fleet-builder sudoers
+  curl # scripts/nixpkgs-lib fetches the nixpkgs lib the module tests evaluate with
   rsync # scripts/bench-deploy only
 )
 missing=()
