@@ -26,6 +26,10 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The NixOS-module test (nix.eval-modules) needs nixpkgs' lib, fetched once into /var/cache/fleet;
+# building fleet does not, so its absence is only a warning here.
+scripts/nixpkgs-lib >/dev/null || echo "setup: warning: without nixpkgs' lib the test nix.eval-modules fails" >&2
+
 build_dir=${1:-build}
 shift || true
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLEET_WERROR=ON "$@" >/dev/null
