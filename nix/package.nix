@@ -16,7 +16,7 @@ stdenv.mkDerivation {
   # The sudoers test checks fleet-builder's output with visudo.
   nativeCheckInputs = [ sudo ];
   # Lab suites need root and network namespaces; the sandbox has neither. The module test needs
-  # nix-instantiate and nixpkgs' lib, which the sandbox lacks too (a flake check can run it).
+  # nix-instantiate and nixpkgs' lib, which the sandbox lacks too; scripts/test runs it.
   checkPhase = ''
     runHook preCheck
     ctest -E '^(lab|nix)\.' --output-on-failure
