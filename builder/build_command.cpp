@@ -17,6 +17,7 @@
 #include <future>
 #include <iterator>
 #include <system_error>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace fleet::builder {
@@ -88,14 +89,21 @@ private:
 
 }  // namespace
 
-std::filesystem::path default_state_dir() {
-  if (geteuid() == 0) {
-    return "/var/lib/fleet";
+std::filesystem::path default_state_dir_for(uid_t uid, const std::filesystem::path& home,
+                                            std::string_view xdg_state_home) {
+  const std::filesystem::path system_dir = "/var/lib/fleet";
+  struct stat owner {};
+  if (uid == 0 || (::stat(system_dir.c_str(), &owner) == 0 && S_ISDIR(owner.st_mode) && owner.st_uid == uid)) {
+    return system_dir;
   }
+  std::filesystem::path base = xdg_state_home.empty() ? home / ".local/state" : std::filesystem::path(xdg_state_home);
+  return base / "fleet-builder";
+}
+
+std::filesystem::path default_state_dir() {
   const char* state = std::getenv("XDG_STATE_HOME");
   const char* home = std::getenv("HOME");
-  std::filesystem::path base = state && *state ? state : std::filesystem::path(home ? home : "/tmp") / ".local/state";
-  return base / "fleet-builder";
+  return default_state_dir_for(geteuid(), home ? home : "/tmp", state ? state : "");
 }
 
 int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& events) {

@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <istream>
+#include <string_view>
+
+#include <sys/types.h>
 
 namespace fleet::builder {
 
@@ -16,8 +19,15 @@ struct AgentPaths {
   std::filesystem::path run_dir(const std::string& run_id) const { return state_dir / "runs" / run_id; }
 };
 
-// The default state directory: /var/lib/fleet for root, else $XDG_STATE_HOME/fleet-builder.
+// The default state directory: default_state_dir_for() this process's user, $HOME and
+// $XDG_STATE_HOME.
 std::filesystem::path default_state_dir();
+
+// The state directory of user `uid` when no --state-dir is given: /var/lib/fleet for root and
+// for the user owning /var/lib/fleet (a node's deploy user, whose sudo rules name that
+// directory), else `xdg_state_home`/fleet-builder, else `home`/.local/state/fleet-builder.
+std::filesystem::path default_state_dir_for(uid_t uid, const std::filesystem::path& home,
+                                            std::string_view xdg_state_home);
 
 // `fleet-builder build`: reads one job (JSON) from `job_input`, then probes, evaluates, builds,
 // delivers and activates its targets, reporting every step as events. One target's failure

@@ -13,6 +13,7 @@
 #include "builder/relay.hpp"
 #include "builder/secrets/generation_secrets.hpp"
 #include "builder/secrets/target_secrets.hpp"
+#include "builder/sudoers_fragment.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/exit_code.hpp"
 #include "uploader/protocol/action.hpp"
@@ -99,6 +100,12 @@ int main(int argc, char** argv) {
   update->add_option("--nix-option", nix_options, "K=V passed to nix as --option K V");
   update->add_option("--timeout", update_timeout, "Seconds nix flake update may take")->check(CLI::Range(1, 7 * 24 * 3600));
 
+  auto* sudoers = app.add_subcommand("sudoers", "Print the sudoers rules a non-root USER needs to deploy to this host");
+  std::string sudoers_user;
+  std::string sudoers_state_dir;
+  sudoers->add_option("USER", sudoers_user, "The deploy user fleet logs in as")->required();
+  sudoers->add_option("--state-dir", sudoers_state_dir, "USER's state dir (default: the one USER's agent uses)");
+
   auto* version = app.add_subcommand("version", "Print the agent and protocol versions as JSON");
   bool version_json = true;  // JSON is the only form; the flag is what the coordinator asks for
   version->add_flag("--json", version_json, "Print JSON (the default)");
@@ -124,6 +131,10 @@ int main(int argc, char** argv) {
       auto destinations =
           transfer::parse_relay_request(protocol::read_json_document(std::cin, k_max_request, "the relay request on stdin"));
       return builder::run_relay(hash, paths.state_dir, destinations, std::cout) == 0 ? 0 : to_int(ExitCode::node_failed);
+    }
+    if (sudoers->parsed()) {
+      builder::run_sudoers(sudoers_user, sudoers_state_dir.empty() ? state_dir : sudoers_state_dir, std::cout);
+      return 0;
     }
     if (app.got_subcommand("build")) {
       return builder::run_build(std::cin, paths, events);

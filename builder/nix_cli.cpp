@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "builder/nix_cli.hpp"
 
+#include "builder/privilege.hpp"
+
 #include <unistd.h>
 
 namespace fleet::builder {
@@ -26,10 +28,7 @@ std::vector<std::string> NixCli::legacy(const std::string& program, std::vector<
 }
 
 std::vector<std::string> as_root(std::vector<std::string> argv) {
-  if (geteuid() != 0) {
-    argv.insert(argv.begin(), {"sudo", "-n", "--"});
-  }
-  return argv;
+  return geteuid() == 0 ? argv : sudo_argv(std::move(argv));
 }
 
 }  // namespace fleet::builder

@@ -25,8 +25,10 @@ private:
   std::map<std::string, std::string> m_options;
 };
 
-// Prefixes argv with `sudo -n` when this process is not root: the system profile and
-// activation need root, and a prompt would hang an unattended run.
+// argv run as root: unchanged when this process is root, else `sudo -n -- argv…` (a prompt
+// would hang an unattended run). Only the commands of nix/privileged-commands.json may go
+// through sudo, since those are all the sudo rules of a node allow: any other argv throws
+// InternalError naming it (see sudo_argv() in builder/privilege.hpp).
 std::vector<std::string> as_root(std::vector<std::string> argv);
 
 }  // namespace fleet::builder

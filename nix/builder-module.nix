@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # NixOS module for fleet nodes (build nodes and targets): installs fleet-builder and creates the
 # `fleet` system user that the coordinator (and, for delegated targets, the build nodes) log in
-# as. That user may run, without a password, only the commands activation needs; it is a nix
-# trusted user so closures can be copied to it. Note that deploying a system is root-equivalent
+# as. That user may run, without a password, only the commands of privileged-commands.json (the
+# start of the root activation supervisor); it is a nix trusted user so closures can be copied to
+# it. Note that deploying a system is root-equivalent
 # by nature: these limits prevent accidents, they do not make the fleet user less powerful.
 { config, lib, pkgs, ... }:
 
@@ -10,30 +11,37 @@ let
   cfg = config.services.fleet-builder;
   inherit (lib) mkEnableOption mkIf mkOption types;
 
-  nopasswd = command: { inherit command; options = [ "NOPASSWD" ]; };
-  profile = "/nix/var/nix/profiles/system";
-  # The agent runs `sudo -n -- nix-env -p PROFILE --set STOREPATH [--option K V]…`; sudo finds
-  # nix-env through PATH, so both places it may be found are allowed. Arguments after the store
-  # path are the fleet's nixOptions (a sudoers `*` also matches spaces).
-  nixEnvCommands = map (nixEnv: "${nixEnv} -p ${profile} --set /nix/store/*") [
-    "/run/current-system/sw/bin/nix-env"
-    "${config.nix.package}/bin/nix-env"
-  ];
-  switchCommands = map (action: "/nix/store/*/bin/switch-to-configuration ${action}") [
-    "switch"
-    "boot"
-    "test"
-    "dry-activate"
-  ];
-  # A self-building target runs `nixos-rebuild ACTION --flake path:SOURCE#NODE [--option K V]…`.
-  rebuildCommands = map (action: "/run/current-system/sw/bin/nixos-rebuild ${action} --flake *") [
-    "switch"
-    "boot"
-    "test"
-    "dry-activate"
-  ];
+  # The commands the agent runs through sudo, the same list builder/privilege.cpp compiles in
+  # (`fleet-builder sudoers` prints it for hosts without this module). Each placeholder takes one
+  # of these values per rule, the same at each of its uses, as expand_placeholders() does.
+  privileged = builtins.fromJSON (builtins.readFile ./privileged-commands.json);
+  placeholderValues = {
+    # A build node brings its own agent to a delegated target as a store path.
+    AGENT = [ "/nix/store/*/bin/fleet-builder" "${cfg.package}/bin/fleet-builder" ];
+    SYSTEMD_RUN = [ "${config.systemd.package}/bin/systemd-run" "/run/current-system/sw/bin/systemd-run" ];
+    STATE_DIR = [ cfg.stateDir ];
+  };
+  # builtins.split gives the text between placeholders and, for each placeholder, a list of its name.
+  expandPattern = pattern:
+    let
+      pieces = builtins.split "@(AGENT|SYSTEMD_RUN|STATE_DIR)@" pattern;
+      names = lib.unique (map builtins.head (builtins.filter builtins.isList pieces));
+      bindingsFor = lib.foldr
+        (name: rest: lib.concatMap (value: map (binding: binding // { ${name} = value; }) rest) placeholderValues.${name})
+        [ { } ]
+        names;
+      render = binding: lib.concatMapStrings (piece: if builtins.isList piece then binding.${builtins.head piece} else piece) pieces;
+    in
+    map render bindingsFor;
+  # What sudoers reads specially inside a command, as sudoers_escape() escapes it.
+  sudoersEscape = lib.replaceStrings [ "\\" "," ":" "=" ] [ "\\\\" "\\," "\\:" "\\=" ];
+  privilegedCommands = lib.unique (lib.concatMap (entry: expandPattern entry.pattern) privileged.commands);
 in
 {
+  imports = [
+    (lib.mkRenamedOptionModule [ "services" "fleet-builder" "restoreSecretsAtBoot" ] [ "services" "fleet-builder" "recoverAtBoot" ])
+  ];
+
   options.services.fleet-builder = {
     enable = mkEnableOption "the fleet-builder agent and the fleet user on this node";
 
@@ -60,13 +68,25 @@ in
       '';
     };
 
-    restoreSecretsAtBoot = mkOption {
-      type = types.bool;
-      default = false;
+    stateDir = mkOption {
+      type = types.str;
+      default = "/var/lib/fleet";
       description = ''
-        Run `fleet-builder secrets restore` once at boot, before the network services start, so
-        secrets kept on tmpfs (/run/keys) are back after a reboot. Needs a fleet-builder that
-        supports secrets.
+        The fleet user's home and its agent's state directory (sources, GC roots, activations),
+        owned by that user. The agent of a non-root user uses /var/lib/fleet when the user owns
+        it, so with another value every agent call needs `--state-dir`, which fleet does not
+        pass: keep the default unless you know why.
+      '';
+    };
+
+    recoverAtBoot = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Run `fleet-builder recover --boot` once at boot, before the network services start: an
+        activation the reboot interrupted is recorded as rolled back (the host booted the
+        previous generation), and the secrets of the booted generation are installed again, so
+        secrets kept on tmpfs (/run/keys) are back.
       '';
     };
   };
@@ -79,24 +99,26 @@ in
       isSystemUser = true;
       group = cfg.user;
       description = "fleet deployments";
-      home = "/var/lib/fleet";
+      home = cfg.stateDir;
       createHome = true;
       # fleet runs commands over SSH, which needs a real login shell.
       shell = pkgs.bashInteractive;
       openssh.authorizedKeys.keys = cfg.authorizedKeys;
     };
 
+    # `nix copy` to this host as the fleet user goes through the daemon, which must trust it.
     nix.settings.trusted-users = [ cfg.user ];
 
     security.sudo.extraRules = [
       {
         users = [ cfg.user ];
-        commands = map nopasswd (nixEnvCommands ++ switchCommands ++ rebuildCommands);
+        runAs = "root";
+        commands = map (command: { command = sudoersEscape command; options = [ "NOPASSWD" ]; }) privilegedCommands;
       }
     ];
 
-    systemd.services.fleet-secrets-restore = mkIf cfg.restoreSecretsAtBoot {
-      description = "fleet: restore secrets after boot";
+    systemd.services.fleet-recover = mkIf cfg.recoverAtBoot {
+      description = "fleet: end activations a reboot interrupted, restore secrets";
       wantedBy = [ "multi-user.target" ];
       before = [ "network-pre.target" ];
       wants = [ "network-pre.target" ];
@@ -105,7 +127,7 @@ in
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;
-        ExecStart = "${cfg.package}/bin/fleet-builder secrets restore";
+        ExecStart = "${cfg.package}/bin/fleet-builder --state-dir ${cfg.stateDir} recover --boot";
       };
     };
   };

@@ -9,6 +9,8 @@ packages=(
   libssh-dev libarchive-dev libzstd-dev zstd libsodium-dev libssl-dev nlohmann-json3-dev libboost-dev libcli11-dev catch2
   nix-bin openssh-server openssh-client iproute2 util-linux procps age python3 jq
   systemd-container debootstrap # the lab's systemd hosts
+  sudo # visudo checks the output of fleet-builder sudoers
+  curl # scripts/nixpkgs-lib fetches the nixpkgs lib the module tests evaluate with
   rsync # scripts/bench-deploy only
 )
 missing=()
@@ -24,6 +26,10 @@ if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The NixOS-module test (nix.eval-modules) needs nixpkgs' lib, fetched once into /var/cache/fleet;
+# building fleet does not, so its absence is only a warning here.
+scripts/nixpkgs-lib >/dev/null || echo "setup: warning: without nixpkgs' lib the test nix.eval-modules fails" >&2
 
 build_dir=${1:-build}
 shift || true
