@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "builder/sudoers_fragment.hpp"
 
+#include "builder/agent_path.hpp"
 #include "builder/build_command.hpp"
 #include "uploader/base/error.hpp"
 
@@ -24,20 +25,6 @@ void add_unique(std::vector<std::string>& values, std::string value) {
   if (std::find(values.begin(), values.end(), value) == values.end()) {
     values.push_back(std::move(value));
   }
-}
-
-// The agent's absolute path: $FLEET_AGENT_PATH when a store wrapper set it, else this binary.
-std::filesystem::path own_agent_path() {
-  const char* wrapper = std::getenv("FLEET_AGENT_PATH");
-  std::error_code ec;
-  if (wrapper != nullptr && std::string_view(wrapper).starts_with("/nix/store/") && std::filesystem::exists(wrapper, ec)) {
-    return wrapper;
-  }
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) {
-    throw Error("cannot find this program's own path in /proc/self/exe: " + ec.message());
-  }
-  return self;
 }
 
 // POSIX portable user names (and the trailing `$` of machine accounts), as useradd accepts them.
@@ -118,18 +105,6 @@ void write_sudoers_fragment(std::ostream& out, const std::string& user, const st
   }
 }
 
-std::optional<std::filesystem::path> find_on_path(std::string_view program) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    auto candidate = std::filesystem::path(dir) / program;
-    if (candidate.is_absolute() && ::access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-  }
-  return std::nullopt;
-}
-
 void run_sudoers(const std::string& user, const std::string& state_dir, std::ostream& out) {
   check_user_name(user);
   auto entry = look_up_user(user);
@@ -140,7 +115,7 @@ void run_sudoers(const std::string& user, const std::string& state_dir, std::ost
     throw ConfigError("--state-dir must be an absolute path, got '" + state_dir + "'");
   }
   write_sudoers_fragment(out, user, privileged_commands(),
-                         host_placeholder_values(own_agent_path(), find_on_path("systemd-run"), dir.lexically_normal()));
+                         host_placeholder_values(agent_self_path(), find_on_path("systemd-run"), dir.lexically_normal()));
 }
 
 }  // namespace fleet::builder

@@ -35,9 +35,6 @@ PlaceholderValues host_placeholder_values(const std::filesystem::path& own_path,
 void write_sudoers_fragment(std::ostream& out, const std::string& user, const std::vector<PrivilegedCommand>& commands,
                             const PlaceholderValues& values);
 
-// The first executable `program` in the directories of $PATH, as an absolute path.
-std::optional<std::filesystem::path> find_on_path(std::string_view program);
-
 // `fleet-builder sudoers USER [--state-dir DIR]` for this binary: `state_dir` empty means
 // USER's default_state_dir_for() its passwd entry. Throws ConfigError (exit 2) for a user name
 // that is not a POSIX one, an unknown user or an unusable state dir.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "builder/activation/supervisor_launch.hpp"
 #include "builder/privilege.hpp"
 #include "uploader/base/error.hpp"
 
@@ -51,6 +52,13 @@ TEST_CASE("the compiled-in list has the two supervisor starts, each with a reaso
   for (const auto& entry : commands) {
     CHECK_FALSE(entry.why.empty());
   }
+}
+
+TEST_CASE("the supervisor starts the agent builds are in the list") {
+  for (const char* systemd_run : {"/usr/bin/systemd-run", "/run/current-system/sw/bin/systemd-run"}) {
+    CHECK(allowed_by(supervisor_argv({k_agent, k_dir, k_id, std::filesystem::path(systemd_run)})) == "supervisor-systemd");
+  }
+  CHECK(allowed_by(supervisor_argv({"/usr/local/bin/fleet-builder", k_dir, k_id, std::nullopt})) == "supervisor-direct");
 }
 
 TEST_CASE("the supervisor starts of the shared design are in the list") {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "builder/agent_path.hpp"
 #include "builder/build_command.hpp"
 #include "builder/sudoers_fragment.hpp"
 #include "support/temp_dir.hpp"
