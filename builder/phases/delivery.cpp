@@ -143,9 +143,13 @@ void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix
       if (event.node != node) {
         throw ProtocolError("event for node '" + event.node + "' from the agent of " + node);
       }
-      ++lines;
+      // After the event that names the activation, the agent relays its events file: `attach
+      // --from` counts lines of that file, so what the agent said before is not counted.
       if (event.extra.contains("activation") && event.extra["activation"].is_string()) {
         activation_id = event.extra["activation"].get<std::string>();
+        lines = 0;
+      } else if (!activation_id.empty()) {
+        ++lines;
       }
       if (event.extra.contains("final") && event.extra["final"].is_string()) {
         final_result = event.extra["final"].get<std::string>();

@@ -157,9 +157,17 @@ lab_ct_up() {
   lab_ct_boot "$host"
 }
 
-# A reboot: a clean shutdown, then a boot on the same overlay (the host keeps its disk).
+# A reboot on the same overlay (the host keeps its disk): after a clean shutdown, or with HARD
+# set after a power cut (its PID 1 killed: nothing on the host gets to run first).
 lab_ct_reboot() {
-  local host=$1
+  local host=$1 hard=${2:-} init pid i
+  if [[ -n $hard ]] && init=$(lab_ct_init_pid "$host") && pid=$(lab_nspawn_pid "$host"); then
+    kill -KILL "$init"
+    for ((i = 0; i < 100; i++)); do
+      [[ -e /proc/$pid ]] || break
+      sleep 0.1
+    done
+  fi
   lab_ct_stop "$host"
   lab_ct_boot "$host"
 }
