@@ -64,13 +64,23 @@ std::string activate_here(const ActivationRequest& request, const NixCli& nix, c
   record.timeout_seconds = request.timeout_seconds;
   record.previous_generation = current_generation(k_system_profile);
   record.previous_path = profile_store_path(k_system_profile);
+  // What runs is what a rollback returns to, if it is still there to be activated (a store
+  // emptied under a running system leaves /run/current-system dangling).
+  auto activatable = [](const std::filesystem::path& system) {
+    std::error_code missing;
+    return !system.empty() && std::filesystem::exists(system / "bin" / "switch-to-configuration", missing);
+  };
   std::error_code ec;
   auto running = std::filesystem::read_symlink(k_current_system, ec);
-  if (!ec) {
+  if (ec || !activatable(running)) {
+    running = record.previous_generation == 0
+                  ? std::filesystem::path()
+                  : std::filesystem::read_symlink(std::string(k_system_profile) + "-" +
+                                                      std::to_string(record.previous_generation) + "-link",
+                                                  ec);
+  }
+  if (activatable(running)) {
     record.previous_system = running.string();
-  } else if (record.previous_generation != 0) {
-    record.previous_system = std::filesystem::read_symlink(
-        std::string(k_system_profile) + "-" + std::to_string(record.previous_generation) + "-link", ec).string();
   }
 
   if (auto refused = check_switch_inhibitors(request.action, record.previous_system, request.store_path)) {

@@ -130,9 +130,14 @@ int ActivationSteps::roll_back(const std::string& reason, const Undo& undo) {
     return finish(Phase::rollback, Status::fail, reason + "; re-activating " + m_record.previous_system + " failed",
                   "failed");
   }
-  std::string back_to = undo.running_system ? m_record.previous_system
-                        : undo.profile      ? "generation " + std::to_string(m_record.previous_generation)
-                                            : "the previous secrets";
+  if (!undo.running_system && !undo.profile) {
+    // Nothing was activated: the node failed, it was not rolled back.
+    return finish(Phase::activate, Status::fail,
+                  reason + (secrets_ok ? "; the secrets it had were put back" : "; putting its secrets back failed"),
+                  "failed");
+  }
+  std::string back_to =
+      undo.running_system ? m_record.previous_system : "generation " + std::to_string(m_record.previous_generation);
   if (!secrets_ok) {
     back_to += " (a required secret of it could not be installed)";
   }

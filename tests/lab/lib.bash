@@ -8,7 +8,8 @@
 #   deploy ARGS...           fleet sync-and-build on the laptop; exit code in $RC, output in $OUT
 #   variant NAME FILTER      writes $FLEET_DIR/NAME.json, the demo fleet.json through a jq filter,
 #                            and prints its path
-#   activation_count HOST    how many activations HOST has recorded (0 when none)
+#   activation_count HOST    how many activations HOST has recorded (0 when none; a switch's
+#                            `test` and the `boot` that follows its confirmation count once)
 #   report_field REPORT NODE FIELD   a node's field in a run report (jq path after .nodes[NODE])
 #   result_of REPORT NODE    a node's result in a run report
 
@@ -42,7 +43,12 @@ variant() {
 activation_count() {
   local file
   file=$(lab path "$1" /var/lib/lab/activations)
-  if [[ -f $file ]]; then grep -c . "$file" || true; else echo 0; fi
+  if [[ ! -f $file ]]; then
+    echo 0
+    return 0
+  fi
+  # A confirmed switch is `test` then `boot` of the same toplevel: one activation.
+  awk '!($2 == "boot" && prev == "test " $3) { n++ } { prev = $2 " " $3 } END { print n + 0 }' "$file"
 }
 
 report_field() {

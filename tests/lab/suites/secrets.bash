@@ -64,7 +64,7 @@ test_secret_files_have_exact_content_owner_and_mode() {
   expect_eq "$CANARY_SHARED|root root 440" "$(installed t2 /run/keys/shared)"
   expect_eq "$CANARY_SELF|nobody root 600" "$(installed t3 /var/lib/lab/keys/self)"
   expect_eq "750" "$(lab exec t1 stat -c %a /run/keys)" "mode of /run/keys"
-  expect_eq "700" "$(lab exec t1 stat -c %a /var/lib/fleet/secrets/t1)" "mode of the kept ciphertexts"
+  expect_eq "700" "$(lab exec t1 stat -c %a /var/lib/fleet/secrets/systems)" "mode of the kept ciphertexts"
   expect_eq "" "$(lab exec t4 sh -c 'ls /run/keys 2>/dev/null || true')" "secrets on t4"
   # No temporary file is left beside a secret.
   expect_eq "" "$(lab exec t1 find /run/keys -name '.*' -type f)" "temporary files on t1"
