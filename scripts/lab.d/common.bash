@@ -98,21 +98,31 @@ lab_ns_inode() {
   stat -L -c %i "$1" 2>/dev/null
 }
 
-# True when PID is alive and is HOST's holder: a `sleep` carrying our marker in its environment.
-# A pid file can outlive its process and the pid be reused; this check makes that harmless.
-lab_is_holder() {
-  local pid=$1 host=$2
+# True when PID is alive, runs the program EXE and carries HOST's marker of KIND in its
+# environment. A pid file can outlive its process and the pid be reused; this check makes that
+# harmless.
+lab_is_marked() {
+  local pid=$1 exe=$2 kind=$3 host=$4
   [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/environ ]] || return 1
-  [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */sleep ]] || return 1
-  grep -qzxF "FLEET_LAB_MARK=$(lab_mark holder "$host")" "/proc/$pid/environ" 2>/dev/null
+  [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */"$exe" ]] || return 1
+  grep -qzxF "FLEET_LAB_MARK=$(lab_mark "$kind" "$host")" "/proc/$pid/environ" 2>/dev/null
 }
 
-# The verified holder pid of HOST, or nothing.
-lab_holder_pid() {
-  local pid
-  pid=$(lab_read_pid "$(lab_hostdir "$1")/state/holder.pid") || return 1
-  lab_is_holder "$pid" "$1" || return 1
+# The pid in FILE when lab_is_marked() says it is HOST's EXE of KIND, or nothing.
+lab_marked_pid() {
+  local file=$1 exe=$2 kind=$3 host=$4 pid
+  pid=$(lab_read_pid "$file") || return 1
+  lab_is_marked "$pid" "$exe" "$kind" "$host" || return 1
   printf '%s' "$pid"
+}
+
+# HOST's holder: a `sleep` that keeps its namespaces.
+lab_is_holder() {
+  lab_is_marked "$1" sleep holder "$2"
+}
+
+lab_holder_pid() {
+  lab_marked_pid "$(lab_hostdir "$1")/state/holder.pid" sleep holder "$1"
 }
 
 # True when PID is an sshd inside HOST's network namespace. sshd rewrites its process title over

@@ -12,19 +12,9 @@ lab_ct_merged() {
   printf '%s/merged' "$(lab_hostdir "$1")"
 }
 
-# True when PID is HOST's systemd-nspawn, started by this lab (it carries our marker).
-lab_is_nspawn_of() {
-  local pid=$1 host=$2
-  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/environ ]] || return 1
-  [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */systemd-nspawn ]] || return 1
-  grep -qzxF "FLEET_LAB_MARK=$(lab_mark nspawn "$host")" "/proc/$pid/environ" 2>/dev/null
-}
-
+# HOST's systemd-nspawn, started by this lab (it carries our marker).
 lab_nspawn_pid() {
-  local pid
-  pid=$(lab_read_pid "$(lab_hostdir "$1")/state/nspawn.pid") || return 1
-  lab_is_nspawn_of "$pid" "$1" || return 1
-  printf '%s' "$pid"
+  lab_marked_pid "$(lab_hostdir "$1")/state/nspawn.pid" systemd-nspawn nspawn "$1"
 }
 
 # The container's PID 1 (its systemd), as seen from outside: nspawn's only child.

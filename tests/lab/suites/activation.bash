@@ -188,3 +188,34 @@ test_actions_leave_profile_and_record_as_nixos_rebuild_does() {
     esac
   done
 }
+
+# t2 has no systemd: a supervisor killed in its confirmation window has no ExecStopPost to
+# finish it, so the next activation there recovers it first, and says so.
+test_the_next_activation_recovers_a_killed_supervisor_first() {
+  local before report=$LAB_SCRATCH/killed.json second=$LAB_SCRATCH/after-kill.json file pid i marker
+  before=$(current_system t2)
+  configure t2 "t2, killed in its window"
+  file=$(variant window '.nodes.t2.healthChecks = [{type: "command", timeout: 90,
+      command: "touch /var/lib/lab/in-window; sleep 60"}]')
+  marker=$LAB/hosts/t2/var-lib-lab/in-window
+  rm -f "$marker"
+  (fleet sync-and-build -c "$file" --on t2 --report "$report" >"$LAB_SCRATCH/killed.out" 2>&1 || true) &
+  local run=$!
+  for ((i = 0; i < 600; i++)); do
+    [[ ! -e $marker ]] || break
+    sleep 0.1
+  done
+  [[ -e $marker ]] || fail "t2 never reached its confirmation window"
+  pid=$(lab exec t2 jq -r .pid /run/fleet/activation-holder.json)
+  lab exec t2 kill -KILL "$pid"
+  wait "$run"
+  expect_eq failed "$(result_of "$report" t2)" "result of t2; output: $(cat "$LAB_SCRATCH/killed.out")"
+  expect_contains "$(report_field "$report" t2 error)" "stopped without a result"
+  configure t2 "t2, after the killed one"
+  deploy -c "$FLEET_DIR/fleet.json" --on t2 --report "$second"
+  expect_eq 0 "$RC" "exit code; output: $OUT"
+  expect_contains "$OUT" "has no live supervisor"
+  expect_eq "$(report_field "$second" t2 storePath)" "$(current_system t2)" "running system of t2"
+  expect_eq "$(current_system t2)" "$(profile_path t2)" "boot default of t2"
+  [[ $before != "$(current_system t2)" ]] || fail "t2 still runs $before"
+}

@@ -41,7 +41,8 @@ test_first_deploy_builds_on_builders_and_activates_each_target_once() {
     store=$(jq -r --arg n "$n" '.nodes[$n].storePath' "$LAB_SCRATCH/first.json")
     expect_contains "$store" "-nixos-system-$n" "store path of $n"
     expect_eq 1 "$(activation_count "$n")" "activations on $n"
-    expect_eq "switch $store" "$(activations "$n" | cut -d' ' -f2-)" "activation record on $n"
+    # Tested first, made the boot default once confirmed.
+    expect_eq "test $store|boot $store" "$(activations "$n" | cut -d' ' -f2- | paste -sd'|')" "activation record on $n"
     expect_eq "$store" "$(readlink "$LAB/hosts/$n/nix/var/nix/profiles/system" | xargs -I{} readlink "$LAB/hosts/$n/nix/var/nix/profiles/{}")" "system profile of $n"
   done
   expect_eq self "$(jq -r '.nodes.t3.builtOn' "$LAB_SCRATCH/first.json")"

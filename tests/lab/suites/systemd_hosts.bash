@@ -140,14 +140,21 @@ window_check() {
       command: ("touch /var/lib/lab/in-window; sleep " + ($s | tostring))}]' "$FILE"
 }
 
-wait_for_window() {
-  local marker i
-  marker=$(on "$1" /var/lib/lab/in-window)
+# Deploys NODE with window_check in the background (report $LAB_SCRATCH/NAME.json, output
+# NAME.out; its pid in WINDOW_RUN) and returns once NODE is in its confirmation window.
+deploy_into_window() {
+  local node=$1 seconds=$2 name=$3 marker i
+  window_check "$node" "$seconds" >"$FLEET_DIR/$name.json"
+  marker=$(on "$node" /var/lib/lab/in-window)
+  rm -f "$marker"
+  (fleet sync-and-build -c "$FLEET_DIR/$name.json" --on "$node" --report "$LAB_SCRATCH/$name.json" \
+    >"$LAB_SCRATCH/$name.out" 2>&1 || true) &
+  WINDOW_RUN=$!
   for ((i = 0; i < 600; i++)); do
     [[ -e $marker ]] && return 0
     sleep 0.1
   done
-  fail "$1 never reached its confirmation window"
+  fail "$node never reached its confirmation window"
 }
 
 test_systemd_checks_pass_and_a_failing_unit_rolls_back() {
@@ -188,17 +195,12 @@ test_the_supervisor_is_a_systemd_unit_and_its_death_in_the_window_rolls_back() {
   local before
   configure st2 "st2, killed in the window"
   before=$(current_system st2)
-  window_check st2 60 >"$FLEET_DIR/window.json"
-  rm -f "$(on st2 /var/lib/lab/in-window)"
-  (fleet sync-and-build -c "$FLEET_DIR/window.json" --on st2 --report "$LAB_SCRATCH/killed.json" \
-    >"$LAB_SCRATCH/killed.out" 2>&1 || true) &
-  local run=$!
-  wait_for_window st2
+  deploy_into_window st2 60 killed
   local units
   units=$(lab exec st2 systemctl list-units --plain --no-legend 'fleet-activation-*' | awk '{ print $1 }')
   [[ -n $units ]] || fail "no fleet-activation-* unit runs on st2"
   lab exec st2 systemctl kill --signal=KILL "$units"
-  wait "$run"
+  wait "$WINDOW_RUN"
   expect_eq rolled-back "$(result_of "$LAB_SCRATCH/killed.json" st2)" "result of st2; output: $(cat "$LAB_SCRATCH/killed.out")"
   expect_eq "$before" "$(current_system st2)" "running system after the supervisor died"
   expect_eq "$before" "$(profile_path st2)" "boot default after the supervisor died"
@@ -209,15 +211,10 @@ test_a_reboot_in_the_window_boots_and_runs_the_previous_generation() {
   configure st1 "st1, rebooted in the window"
   set_secret "secret of a configuration never confirmed"
   before=$(current_system st1)
-  window_check st1 60 >"$FLEET_DIR/window1.json"
-  rm -f "$(on st1 /var/lib/lab/in-window)"
-  (fleet sync-and-build -c "$FLEET_DIR/window1.json" --on st1 --report "$LAB_SCRATCH/reboot.json" \
-    >"$LAB_SCRATCH/reboot.out" 2>&1 || true) &
-  local run=$!
-  wait_for_window st1
+  deploy_into_window st1 60 reboot
   # A power cut: nothing on st1 gets to roll back before it boots again.
   lab reboot --hard st1 >/dev/null
-  wait "$run"
+  wait "$WINDOW_RUN"
   expect_eq "$before" "$(current_system st1)" "running system after the reboot"
   expect_eq "$before" "$(profile_path st1)" "boot default after the reboot"
   local result
@@ -229,26 +226,20 @@ test_a_reboot_in_the_window_boots_and_runs_the_previous_generation() {
 }
 
 test_two_deployments_of_one_target_at_once_one_fails_naming_the_other() {
-  configure st2 "st2, first of two"
-  window_check st2 15 >"$FLEET_DIR/first.json"
+  # The second deployer has a copy of the fleet with another configuration of st2.
   local second_dir=$LAB_SCRATCH/fleet2
   rm -rf "$second_dir"
   cp -R "$FLEET_DIR" "$second_dir"
-  configure st2 "st2, second of two"
-  cp "$FLEET_DIR/hosts/st2.nix" "$second_dir/hosts/st2.nix"
-  printf '{ message = "%s"; }\n' "st2, first of two" >"$FLEET_DIR/hosts/st2.nix"
-  rm -f "$(on st2 /var/lib/lab/in-window)"
-  (fleet sync-and-build -c "$FLEET_DIR/first.json" --on st2 --report "$LAB_SCRATCH/one.json" \
-    >"$LAB_SCRATCH/one.out" 2>&1 || true) &
-  local first=$!
-  wait_for_window st2
+  printf '{ message = "st2, second of two"; }\n' >"$second_dir/hosts/st2.nix"
+  configure st2 "st2, first of two"
+  deploy_into_window st2 15 one
   local started=$SECONDS
   RC=0
   # Another deployer: a run lock of its own (as on another laptop).
   OUT=$(XDG_STATE_HOME=$LAB_SCRATCH/second-deployer fleet sync-and-build -c "$second_dir/systemd.json" --on st2 \
     --report "$LAB_SCRATCH/two.json" 2>&1) || RC=$?
   local took=$((SECONDS - started))
-  wait "$first"
+  wait "$WINDOW_RUN"
   expect_eq ok "$(result_of "$LAB_SCRATCH/one.json" st2)" "result of the first; output: $(cat "$LAB_SCRATCH/one.out")"
   expect_eq 1 "$RC" "exit code of the second; output: $OUT"
   expect_eq failed "$(result_of "$LAB_SCRATCH/two.json" st2)" "result of the second"
