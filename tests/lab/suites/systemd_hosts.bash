@@ -176,6 +176,13 @@ test_systemd_checks_pass_and_a_failing_unit_rolls_back() {
   lab exec st1 systemctl is-active lab-app.service >/dev/null || fail "lab-app.service is not active after the rollback"
   expect_eq "secret one|nobody nogroup 440" "$(secret_on_st1)" "st1's secret after the rollback"
   set_secret "secret one"
+  # The same failed unit seen as a whole: the system is degraded, not running.
+  jq '.nodes.st1.healthChecks = [{type: "system-running"}]' "$FILE" >"$FLEET_DIR/running.json"
+  configure st1 "st1, degraded" "failService = true;"
+  deploy -c "$FLEET_DIR/running.json" --on st1 --report "$LAB_SCRATCH/degraded.json"
+  expect_eq rolled-back "$(result_of "$LAB_SCRATCH/degraded.json" st1)" "result of st1 with a failed unit; output: $OUT"
+  expect_contains "$(report_field "$LAB_SCRATCH/degraded.json" st1 error)" "is-system-running"
+  expect_eq "$before" "$(current_system st1)" "running system after the second rollback"
 }
 
 test_a_configuration_that_cuts_the_network_rolls_back_by_itself() {
