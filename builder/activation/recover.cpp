@@ -6,6 +6,7 @@
 #include "builder/activation/switch_lock.hpp"
 #include "builder/closure_diff.hpp"
 #include "uploader/base/error.hpp"
+#include "uploader/base/process.hpp"
 
 #include <cstdio>
 #include <fstream>
@@ -47,11 +48,23 @@ std::unique_ptr<std::FILE, FileCloser> open_events(const ActivationStore& store,
   return file;
 }
 
+// True while systemd takes the host down: a supervisor stopped then was stopped by a shutdown
+// or reboot, which the report should say.
+bool host_is_shutting_down() {
+  if (!std::filesystem::exists("/run/systemd/system")) {
+    return false;
+  }
+  auto state = run_process({{"systemctl", "is-system-running"}, {}, "", std::chrono::seconds{5}});
+  return state.out.rfind("stopping", 0) == 0;
+}
+
 int finish_recovery(ActivationSteps& steps, const ActivationStore& store) {
   const auto& record = steps.record();
   const Stage reached = steps.stage();
   store.decide(record.id, "expired");  // a no-op when a decision is already there
-  const std::string stopped = "the activation supervisor stopped at stage " + to_string(reached);
+  const std::string stopped = (host_is_shutting_down() ? "the host began to shut down (a reboot or power-off)"
+                                                       : "the activation supervisor stopped") +
+                              std::string(" at stage ") + to_string(reached);
   switch (decide_recovery(record.action, reached, store.decision(record.id))) {
     case Recovery::nothing:
       return 0;
