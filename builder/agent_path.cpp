@@ -9,17 +9,6 @@
 
 namespace fleet::builder {
 
-bool is_store_agent_path(const std::string& path) {
-  const std::string prefix = "/nix/store/";
-  const std::string suffix = "/bin/fleet-builder";
-  if (path.size() <= prefix.size() + suffix.size() || path.compare(0, prefix.size(), prefix) != 0 ||
-      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
-    return false;
-  }
-  auto name = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-  return !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
-}
-
 std::filesystem::path agent_self_path() {
   const char* wrapper = std::getenv("FLEET_AGENT_PATH");
   std::error_code ec;

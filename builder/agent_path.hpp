@@ -13,9 +13,6 @@ namespace fleet::builder {
 // else the target of /proc/self/exe. Throws fleet::Error when neither can be found.
 std::filesystem::path agent_self_path();
 
-// True when `path` has the form /nix/store/NAME/bin/fleet-builder, NAME one plain component.
-bool is_store_agent_path(const std::string& path);
-
 // The first executable `program` in the directories of `path_variable` (a PATH value), as an
 // absolute path; nullopt when there is none.
 std::optional<std::filesystem::path> find_on_path(const std::string& program, const std::string& path_variable);

@@ -7,6 +7,7 @@
 #include "builder/activation/switch_lock.hpp"
 #include "builder/activation/target_lock.hpp"
 #include "builder/agent_path.hpp"
+#include "builder/agent_store.hpp"
 #include "support/temp_dir.hpp"
 #include "uploader/base/file_io.hpp"
 
@@ -114,10 +115,10 @@ TEST_CASE("the supervisor is started as the sudo rules expect it") {
 }
 
 TEST_CASE("the agent finds itself and systemd-run by absolute paths only") {
-  CHECK(is_store_agent_path("/nix/store/abc-fleet-builder-1/bin/fleet-builder"));
+  CHECK(agent_store_path_of("/nix/store/abc-fleet-builder-1/bin/fleet-builder"));
   for (const char* path : {"/nix/store/bin/fleet-builder", "/nix/store/a/b/bin/fleet-builder", "/usr/bin/fleet-builder",
                            "/nix/store/../bin/fleet-builder", "/nix/store/abc/bin/fleet-builder-x"}) {
-    CHECK_FALSE(is_store_agent_path(path));
+    CHECK_FALSE(agent_store_path_of(path));
   }
   ::unsetenv("FLEET_AGENT_PATH");
   CHECK(agent_self_path().is_absolute());
