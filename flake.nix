@@ -24,7 +24,12 @@
       nixosModules = {
         builder = withPackage ./nix/builder-module.nix "fleet-builder";
         coordinator = withPackage ./nix/coordinator-module.nix "fleet-nightly";
+        # deployment.fleet.*: a host's fleet.json keys in its own configuration.
+        deployment = ./nix/deployment-module.nix;
       };
+
+      # `fleet.nodes = fleet.lib.inventory self.nixosConfigurations;` with "inventory": "fleet".
+      lib.inventory = import ./nix/inventory.nix;
 
       # Building the package runs the unit tests (doCheck).
       checks = forAllSystems (pkgs: { fleet = self.packages.${pkgs.stdenv.hostPlatform.system}.fleet; });

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Evaluates nix/builder-module.nix and nix/coordinator-module.nix with nixpkgs' module system,
+# Evaluates nix/builder-module.nix and nix/coordinator-module.nix with nixpkgs' module system
+# (and, through eval-inventory.nix, nix/deployment-module.nix with nix/inventory.nix),
 # against typed stand-ins for the NixOS options they set (no nixpkgs checkout needed, only its
 # lib). A stand-in has no freeform attributes, so a misspelt option in a module is an error here.
 # Prints { failures, sudoCommands, package, systemd } for tests/nix/run, which fails on any
@@ -126,7 +127,7 @@ let
       && lib.hasInfix "${fleet}/bin/fleet" nightly.serviceConfig.ExecStart
       && lib.hasInfix "/srv/fleet/fleet.json" nightly.serviceConfig.ExecStart
       && node.systemd.timers ? fleet-nightly;
-  };
+  } // import ./eval-inventory.nix { inherit lib; };
 in
 {
   failures = builtins.attrNames (lib.filterAttrs (name: ok: !ok) checks);
