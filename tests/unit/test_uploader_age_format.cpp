@@ -95,6 +95,32 @@ TEST_CASE("encrypt and decrypt round-trip at chunk boundaries, binary and armore
   }
 }
 
+TEST_CASE("an armored file with CRLF line ends decrypts; text on its BEGIN line does not") {
+  auto id = generate_x25519();
+  for (std::size_t size : {0u, 100u, 200000u}) {
+    std::string lf = encrypt(pattern(size), {id.recipient()}, true);
+    std::string crlf;
+    for (char c : lf) {
+      crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    }
+    CHECK(decrypt(crlf, {id}) == pattern(size));
+    std::string joined = lf;
+    joined.replace(joined.find('\n'), 1, " x\n");
+    CHECK_THROWS_WITH(decrypt(joined, {id}), Catch::Contains("BEGIN or END line"));
+  }
+}
+
+TEST_CASE("a file for recipients fleet cannot hold names their type, not the user's keys") {
+  auto id = generate_x25519();
+  std::string file = encrypt("x", {id.recipient()});
+  auto at = file.find("-> X25519 ");
+  REQUIRE(at != std::string::npos);
+  std::string post_quantum = std::string(file).replace(at, 10, "-> mlkem768x25519 ");
+  CHECK_THROWS_WITH(decrypt(post_quantum, {id}), Catch::Contains("type mlkem768x25519, which fleet does not support"));
+  auto other = generate_x25519();
+  CHECK_THROWS_WITH(decrypt(file, {other}), Catch::Contains("no identity opens this age file"));
+}
+
 TEST_CASE("encrypting twice gives different files") {
   auto id = generate_x25519();
   CHECK(encrypt("same", {id.recipient()}) != encrypt("same", {id.recipient()}));

@@ -46,7 +46,12 @@ Bytes dearmor(std::string_view text) {
   }
   std::vector<std::string_view> lines;
   auto inner = body.substr(k_begin.size(), body.size() - k_begin.size() - k_end.size());
-  if (inner.empty() || inner.front() != '\n' || inner.back() != '\n') {
+  // Line ends may be CRLF (a file saved on Windows is still valid age); a line's '\r' is dropped
+  // below, the BEGIN line's here.
+  if (inner.substr(0, 2) == "\r\n") {
+    inner.remove_prefix(1);
+  }
+  if (inner.size() < 2 || inner.front() != '\n' || inner.back() != '\n') {
     throw Error("the armored age file has text on its BEGIN or END line");
   }
   inner = inner.substr(1, inner.size() - 2);
