@@ -62,6 +62,18 @@ TEST_CASE("build jobs round-trip and hostile jobs are refused") {
     json["evalMemoryMB"] = "big";
     CHECK_THROWS_AS(parse_build_job(json), ProtocolError);
   }
+  SECTION("a run id or node name that is a path component is refused") {
+    for (std::string dots : {".", ".."}) {
+      auto json = to_json(job);
+      json["run"] = dots;
+      CHECK_THROWS_WITH(parse_build_job(json), Catch::Contains("unsafe value"));
+      json = to_json(job);
+      json["targets"][0]["node"] = dots;
+      CHECK_THROWS_WITH(parse_build_job(json), Catch::Contains("unsafe value"));
+    }
+    CHECK(is_safe_token("..x"));
+    CHECK(is_safe_token("web.1"));
+  }
   SECTION("source must be a content hash") {
     auto json = to_json(job);
     json["source"] = "../../x";

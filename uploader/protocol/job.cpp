@@ -39,7 +39,9 @@ constexpr int k_max_timeout = 7 * 24 * 3600;
 }  // namespace
 
 bool is_safe_token(std::string_view value) {
-  return !value.empty() && value.size() <= 253 && value.front() != '-' &&
+  // "." and ".." are path components, not names: a run id of ".." made a job's work directory the
+  // state directory itself.
+  return !value.empty() && value.size() <= 253 && value.front() != '-' && value != "." && value != ".." &&
          std::all_of(value.begin(), value.end(), [](char c) {
            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
          });

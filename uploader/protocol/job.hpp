@@ -97,8 +97,8 @@ nlohmann::json to_json(const BuildJob& job);
 BuildJob parse_build_job(const nlohmann::json& json);
 
 // Names and users reach command lines and file names on the agent: true when `value` holds
-// only what a host name, user name or NixOS configuration name can contain, and does not start
-// with '-'.
+// only what a host name, user name or NixOS configuration name can contain, does not start
+// with '-' and is neither "." nor "..".
 bool is_safe_token(std::string_view value);
 
 // True when `value` is a user@host (or any short name) of at most 256 printable ASCII
