@@ -10,6 +10,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 namespace fleet::age {
 namespace {
 
@@ -61,17 +63,17 @@ Bytes decrypt(std::string_view file, const std::vector<Identity>& identities) {
   if (!file_key) {
     // A file with none of the stanza types fleet reads was made for keys fleet cannot hold (age's
     // post-quantum mlkem768x25519, a plugin): say so rather than blame the user's keys.
-    std::string others;
-    for (const auto& stanza : header.stanzas) {
-      if (stanza.type == "X25519" || stanza.type == "ssh-ed25519") {
-        others.clear();
-        break;
+    bool readable = std::any_of(header.stanzas.begin(), header.stanzas.end(), [](const Stanza& stanza) {
+      return stanza.type == "X25519" || stanza.type == "ssh-ed25519";
+    });
+    if (!readable && !header.stanzas.empty()) {
+      std::string types;
+      for (const auto& stanza : header.stanzas) {
+        types += (types.empty() ? "" : ", ") + stanza.type;
       }
-      others += (others.empty() ? "" : ", ") + stanza.type;
-    }
-    if (!others.empty()) {
-      throw Error("this age file is encrypted to recipients of type " + others +
-                  ", which fleet does not support (it reads X25519 and ssh-ed25519); re-encrypt it with fleet secrets");
+      throw Error("this age file is encrypted to recipients of type " + types +
+                  ", which fleet does not support (it reads X25519 and ssh-ed25519); encrypt the plaintext again with "
+                  "fleet secrets encrypt");
     }
     throw Error("no identity opens this age file: it was not encrypted to the given key(s)");
   }
