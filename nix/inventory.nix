@@ -9,11 +9,15 @@ configurations:
 let
   setOnly = attrs: removeAttrs attrs (builtins.filter
     (key: builtins.elem attrs.${key} [ null [ ] { } ]) (builtins.attrNames attrs));
+  # NixOS throws for an option read but not defined (hostPlatform when only nixpkgs.system is
+  # set), which `or` does not catch.
+  try = value: let result = builtins.tryEval value; in if result.success then result.value else null;
   platformOf = config:
     let
-      platform = config.nixpkgs.hostPlatform or config.nixpkgs.system or null;
+      platform = try (config.nixpkgs.hostPlatform or null);
+      fromPlatform = if builtins.isAttrs platform then try (platform.system or null) else platform;
     in
-    if builtins.isAttrs platform then platform.system or null else platform;
+    if fromPlatform != null then fromPlatform else try (config.nixpkgs.system or null);
   node = name: configuration:
     let
       config = configuration.config;

@@ -13,4 +13,5 @@ chmod 0555 "$out/bin/switch-to-configuration"
 mkdir -p "$out/etc"
 printf '[Unit]\nDescription=lab: the service of %s\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=%s\n' \
   "$nodeName" "$serviceCommand" >"$out/etc/lab-app.service"
+printf '%s' "$units" >"$out/etc/lab-units"
 if [ -n "${inhibitor:-}" ]; then printf '%s\n' "$inhibitor" >"$out/switch-inhibitors"; fi

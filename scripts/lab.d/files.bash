@@ -144,7 +144,9 @@ lab_write_indexes() {
 }
 
 # $LAB_DIR/fleet: a fresh copy of examples/lab-fleet outside any git work tree (a flake inside
-# one would hide untracked files), with fleet.json generated from fleet.json.in.
+# one would hide untracked files), with fleet.json generated from fleet.json.in, fleet's Nix files
+# in fleet-nix/ (where a user's flake has `inputs.fleet`: the copy lives outside this repository)
+# and the lab's address book in lab-network.json, for the inventories the flake declares.
 lab_write_fleet() {
   local src=$LAB_REPO/examples/lab-fleet dst=$LAB_DIR/fleet host sed_args=()
   [[ -f $src/fleet.json.in ]] || die "missing $src/fleet.json.in"
@@ -159,6 +161,11 @@ lab_write_fleet() {
     die "unreplaced placeholder in $dst.new/fleet.json (from $src/fleet.json.in)"
   fi
   jq empty "$dst.new/fleet.json" || die "$src/fleet.json.in does not produce valid JSON"
+  mkdir -p "$dst.new/fleet-nix"
+  cp "$LAB_REPO/nix/deployment-module.nix" "$LAB_REPO/nix/inventory.nix" "$dst.new/fleet-nix/"
+  jq -n --slurpfile hosts "$LAB_DIR/hosts.json" --slurpfile keys "$LAB_DIR/host-keys.json" \
+    '{hosts: $hosts[0], hostKeys: $keys[0]}' >"$dst.new/lab-network.json" \
+    || die "cannot write $dst.new/lab-network.json from $LAB_DIR/hosts.json and host-keys.json"
   rm -rf "$dst"
   mv "$dst.new" "$dst"
 }

@@ -44,17 +44,19 @@ lab_image_base() {
   printf '%s/root' "$dir"
 }
 
-# Prints the image's root directory: the base, configured by this file (cached by its hash).
+# Prints the image's root directory: the base, configured by this file, with the demo fleet's
+# locked nixpkgs-lib in its store (seed.bash; cached by the hash of this file and that path).
 lab_image() {
   local base dir tmp
   base=$(lab_image_base)
-  dir=$LAB_IMAGE_CACHE/lab-image-$(lab_cache_key "$base $(sha256sum <"$LAB_REPO/scripts/lab.d/image.bash")")
+  dir=$LAB_IMAGE_CACHE/lab-image-$(lab_cache_key "$base $(sha256sum <"$LAB_REPO/scripts/lab.d/image.bash") $(lab_seed_path)")
   if [[ ! -f $dir/ready ]]; then
     tmp=$dir.building
     rm -rf "$tmp"
     mkdir -p "$tmp"
     cp -a "$base" "$tmp/root"
     lab_image_configure "$tmp/root" >"$tmp/configure.log" 2>&1 || die "configuring the image failed; see $tmp/configure.log"
+    lab_seed_store "$tmp/root"
     touch "$tmp/ready"
     rm -rf "$dir"
     mv "$tmp" "$dir"

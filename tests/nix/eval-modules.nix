@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Evaluates nix/builder-module.nix and nix/coordinator-module.nix with nixpkgs' module system
-# (and, through eval-inventory.nix, nix/deployment-module.nix with nix/inventory.nix),
+# (and, through eval-inventory.nix, nix/deployment-module.nix with nix/inventory.nix; through
+# eval-lab-fleet.nix, the lab fleet's inventories, fleet's and a Colmena hive),
 # against typed stand-ins for the NixOS options they set (no nixpkgs checkout needed, only its
 # lib). A stand-in has no freeform attributes, so a misspelt option in a module is an error here.
 # Prints { failures, sudoCommands, package, systemd } for tests/nix/run, which fails on any
@@ -127,7 +128,7 @@ let
       && lib.hasInfix "${fleet}/bin/fleet" nightly.serviceConfig.ExecStart
       && lib.hasInfix "/srv/fleet/fleet.json" nightly.serviceConfig.ExecStart
       && node.systemd.timers ? fleet-nightly;
-  } // import ./eval-inventory.nix { inherit lib; };
+  } // import ./eval-inventory.nix { inherit lib; } // import ./eval-lab-fleet.nix { inherit lib; };
 in
 {
   failures = builtins.attrNames (lib.filterAttrs (name: ok: !ok) checks);

@@ -159,8 +159,12 @@ test_update_inputs_records_the_new_lock() {
   echo one >"$extra/data"
   dir=$(fleet_variant inputs '.')
   # A local input stands in for nixpkgs: `nix flake update` on b1 locks its current content.
-  sed -i "s|outputs = { self }:|inputs.extra = { url = \"path:$extra\"; flake = false; };\n  outputs = { self, ... }:|" \
+  # The lab has no network, so nixpkgs-lib is pinned in full: updating it needs no GitHub.
+  sed -i -e "s|^  outputs = |  inputs.extra = { url = \"path:$extra\"; flake = false; };\n  outputs = |" \
+    -e 's|inputs.nixpkgs-lib.url = "github:nix-community/nixpkgs.lib";|inputs.nixpkgs-lib = { type = "github"; owner = "nix-community"; repo = "nixpkgs.lib"; rev = "de42d44212d207476489bce163375d8306a26d59"; narHash = "sha256-2LHgHa0CAYjMN1PQ3Y3JSPGyKkpMA2dKFT7agAnZK7U="; lastModified = 1781405675; };|' \
     "$dir/flake.nix"
+  grep -q 'inputs.extra' "$dir/flake.nix" && grep -q 'lastModified = 1781405675' "$dir/flake.nix" ||
+    fail "the flake of $dir was not edited as expected: $(head -20 "$dir/flake.nix")"
   fleet sync-and-build -c "$dir/fleet.json" --on t1,t3 --unattended --update-inputs --report "$LAB_SCRATCH/in1.json" \
     >"$LAB_SCRATCH/in1.out" 2>&1 || fail "first run failed: $(cat "$LAB_SCRATCH/in1.out")"
   expect_contains "$(jq -r .flakeLock "$LAB_SCRATCH/in1.json")" '"extra"'
