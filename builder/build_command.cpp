@@ -146,7 +146,7 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   // supervisor: nixos-rebuild would skip the hooks, checks, confirmation and rollback.
   RunIdentity identity{job.run_id, job.deployer};
   build_in_batches(targets, job.eval_memory_mb, [&](std::vector<TargetState>& batch) {
-    evaluate_targets(batch, flake_ref, nix, events, build_timeout);
+    evaluate_targets(batch, flake_ref, job.inventory, nix, events, build_timeout);
     build_targets(batch, nix, paths.roots(), events, build_timeout);
     deliver_targets(batch, nix, paths.state_dir, work_dir, protocol::k_agent_deliveries_at_once, events, limits, identity);
   }, events);

@@ -5,7 +5,6 @@
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
 #include "uploader/base/scratch_dir.hpp"
-#include "uploader/protocol/job.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -29,13 +28,9 @@ std::string read_file(const fs::path& path) {
 
 void run_update_inputs(const std::string& hash, const std::string& flake, const NixCli& nix, int timeout_seconds,
                        const AgentPaths& paths, std::ostream& out) {
-  if (!protocol::is_content_hash(hash)) {
-    throw ProtocolError("--hash is not a content hash: '" + hash + "'");
-  }
-  if (flake.empty() || flake.front() == '/' || flake.find("..") != std::string::npos) {
-    throw ProtocolError("--flake must be a relative path inside the source, got '" + flake + "'");
-  }
-  const fs::path source = SourceStore(paths.state_dir).ensure_tree(hash);
+  const SourceStore store(paths.state_dir);
+  store.flake_dir(hash, flake);  // checks both arguments and unpacks the tree
+  const fs::path source = store.tree(hash);
   fs::create_directories(paths.state_dir / "runs");
   // Removes the scratch copy whatever happens.
   ScratchDir scratch(paths.state_dir / "runs" / ("update-inputs-" + std::to_string(getpid())));

@@ -9,6 +9,8 @@
 #include "builder/build_command.hpp"
 #include "builder/closure_diff.hpp"
 #include "builder/flake_update.hpp"
+#include "builder/inventory_eval.hpp"
+#include "builder/phases/batches.hpp"
 #include "builder/receive.hpp"
 #include "builder/relay.hpp"
 #include "builder/secrets/generation_secrets.hpp"
@@ -100,6 +102,18 @@ int main(int argc, char** argv) {
   update->add_option("--nix-option", nix_options, "K=V passed to nix as --option K V");
   update->add_option("--timeout", update_timeout, "Seconds nix flake update may take")->check(CLI::Range(1, 7 * 24 * 3600));
 
+  auto* inventory = app.add_subcommand("inventory", "Print the inventory a received source's flake declares, as JSON");
+  std::string inventory_flake = ".";
+  std::string inventory_kind;
+  int inventory_timeout = 600;
+  inventory->add_option("--hash", hash, "Content hash of the received source")->required();
+  inventory->add_option("--flake", inventory_flake, "Flake directory inside the source");
+  inventory->add_option("--kind", inventory_kind, "fleet (fleet.nodes) or colmena (colmenaHive)")
+      ->required()
+      ->check(CLI::IsMember({"fleet", "colmena"}));
+  inventory->add_option("--nix-option", nix_options, "K=V passed to nix as --option K V");
+  inventory->add_option("--timeout", inventory_timeout, "Seconds the evaluation may take")->check(CLI::Range(1, 7 * 24 * 3600));
+
   auto* sudoers = app.add_subcommand("sudoers", "Print the sudoers rules a non-root USER needs to deploy to this host");
   std::string sudoers_user;
   std::string sudoers_state_dir;
@@ -149,6 +163,12 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("update-inputs")) {
       builder::run_update_inputs(hash, update_flake, builder::NixCli(options), update_timeout, paths, std::cout);
+      return 0;
+    }
+    if (inventory->parsed()) {
+      builder::run_inventory(hash, inventory_flake, *protocol::parse_inventory_kind(inventory_kind),
+                             builder::NixCli(options), inventory_timeout, builder::read_mem_available_mb(), paths,
+                             std::cout);
       return 0;
     }
     if (app.got_subcommand("activate")) {

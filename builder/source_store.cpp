@@ -48,6 +48,16 @@ fs::path SourceStore::ensure_tree(const std::string& hash) const {
   return tree(hash);
 }
 
+fs::path SourceStore::flake_dir(const std::string& hash, const std::string& flake) const {
+  if (!protocol::is_content_hash(hash)) {
+    throw ProtocolError("--hash is not a content hash: '" + hash + "'");
+  }
+  if (flake.empty() || flake.front() == '/' || flake.find("..") != std::string::npos) {
+    throw ProtocolError("--flake must be a relative path inside the source, got '" + flake + "'");
+  }
+  return (ensure_tree(hash) / flake).lexically_normal();
+}
+
 std::vector<std::string> SourceStore::bases() const {
   std::vector<std::pair<fs::file_time_type, std::string>> found;
   std::error_code ec;

@@ -32,6 +32,11 @@ public:
   // adds the context "unpacking source <hash> into <tree>" to any fleet::Error of the unpack.
   std::filesystem::path ensure_tree(const std::string& hash) const;
 
+  // The flake directory `flake` (relative, inside the source) of the source `hash`, unpacked.
+  // Throws ProtocolError for a malformed hash or a flake path that could leave the tree, and
+  // what ensure_tree() throws.
+  std::filesystem::path flake_dir(const std::string& hash, const std::string& flake) const;
+
   // Hashes of the kept tars, newest first.
   std::vector<std::string> bases() const;
 

@@ -12,18 +12,21 @@ namespace {
 using protocol::Phase;
 using protocol::Status;
 
-std::string nix_string(const std::string& text) {
-  std::string quoted = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\' || c == '$') {
-      quoted += '\\';
-    }
-    quoted += c;
-  }
-  return quoted + "\"";
-}
-
 const char* k_toplevel_fields = "t: { drv = t.drvPath; out = t.outPath; }";
+
+// The attribute set holding every node's configuration, and the way from one of them to its
+// toplevel derivation.
+struct Toplevels {
+  std::string set;
+  std::string member;  // appended to a configuration, starting with '.' unless empty
+};
+
+Toplevels toplevels(std::optional<protocol::InventoryKind> inventory) {
+  if (inventory == protocol::InventoryKind::colmena) {
+    return {"colmenaHive.toplevel", ""};
+  }
+  return {"nixosConfigurations", ".config.system.build.toplevel"};
+}
 
 // Reads {"drv": …, "out": …} tolerantly: newer nix may add fields.
 bool read_paths(const nlohmann::json& value, TargetState& state) {
@@ -36,16 +39,16 @@ bool read_paths(const nlohmann::json& value, TargetState& state) {
   return true;
 }
 
-void evaluate_one(TargetState& state, const std::string& flake_ref, const NixCli& nix, EventWriter& events,
-                  std::chrono::seconds timeout) {
+void evaluate_one(TargetState& state, const std::string& flake_ref, const Toplevels& where, const NixCli& nix,
+                  EventWriter& events, std::chrono::seconds timeout) {
   const auto& node = state.target.node;
-  auto attr = flake_ref + "#nixosConfigurations." + nix_string(node) + ".config.system.build.toplevel";
+  auto attr = flake_ref + "#" + where.set + "." + nix_string_literal(node) + where.member;
   auto argv = nix.nix({"eval", "--json", "--no-write-lock-file", attr, "--apply", k_toplevel_fields});
   auto result = run_process({argv, {}, "", timeout});
   nlohmann::json parsed = nlohmann::json::parse(result.out, nullptr, false);
   if (!result.ok() || !read_paths(parsed, state)) {
     state.failed = true;
-    events.emit(node, Phase::eval, Status::fail, "evaluation of nixosConfigurations." + node + " failed:\n" + result.err_tail);
+    events.emit(node, Phase::eval, Status::fail, "evaluation of " + where.set + "." + node + " failed:\n" + result.err_tail);
     return;
   }
   events.emit(node, Phase::eval, Status::ok, state.drv_path, {{"drvPath", state.drv_path}});
@@ -64,13 +67,15 @@ void remove_build_roots(const std::filesystem::path& build_root) {
 
 }  // namespace
 
-void evaluate_targets(std::vector<TargetState>& targets, const std::string& flake_ref, const NixCli& nix,
-                      EventWriter& events, std::chrono::seconds timeout) {
+void evaluate_targets(std::vector<TargetState>& targets, const std::string& flake_ref,
+                      std::optional<protocol::InventoryKind> inventory, const NixCli& nix, EventWriter& events,
+                      std::chrono::seconds timeout) {
+  const Toplevels where = toplevels(inventory);
   std::string names;
   std::size_t live = 0;
   for (auto& t : targets) {
     if (!t.failed) {
-      names += nix_string(t.target.node) + " = null; ";
+      names += nix_string_literal(t.target.node) + " = null; ";
       events.emit(t.target.node, Phase::eval, Status::start, flake_ref);
       ++live;
     }
@@ -78,16 +83,16 @@ void evaluate_targets(std::vector<TargetState>& targets, const std::string& flak
   if (live == 0) {
     return;
   }
-  std::string apply = "cs: builtins.mapAttrs (n: c: (" + std::string(k_toplevel_fields) +
-                      ") c.config.system.build.toplevel) (builtins.intersectAttrs { " + names + "} cs)";
-  auto argv = nix.nix({"eval", "--json", "--no-write-lock-file", flake_ref + "#nixosConfigurations", "--apply", apply});
+  std::string apply = "cs: builtins.mapAttrs (n: c: (" + std::string(k_toplevel_fields) + ") c" + where.member +
+                      ") (builtins.intersectAttrs { " + names + "} cs)";
+  auto argv = nix.nix({"eval", "--json", "--no-write-lock-file", flake_ref + "#" + where.set, "--apply", apply});
   auto result = run_process({argv, {}, "", timeout});
   nlohmann::json all = nlohmann::json::parse(result.out, nullptr, false);
   if (!result.ok() || !all.is_object()) {
     // One broken configuration fails the shared evaluation: find out which, one by one.
     for (auto& t : targets) {
       if (!t.failed) {
-        evaluate_one(t, flake_ref, nix, events, timeout);
+        evaluate_one(t, flake_ref, where, nix, events, timeout);
       }
     }
     return;
@@ -101,7 +106,7 @@ void evaluate_targets(std::vector<TargetState>& targets, const std::string& flak
     if (it == all.end()) {
       t.failed = true;
       events.emit(node, Phase::eval, Status::fail,
-                  "the flake has no nixosConfigurations." + node + "; add it or fix the node name in fleet.json");
+                  "the flake has no " + where.set + "." + node + "; add it or fix the node name in fleet.json");
     } else if (!read_paths(*it, t)) {
       t.failed = true;
       events.emit(node, Phase::eval, Status::fail, "nix eval returned an unexpected value: " + it->dump());

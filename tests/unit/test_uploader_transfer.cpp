@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "uploader/base/error.hpp"
+#include "uploader/protocol/job.hpp"
 #include "uploader/tarball/zstd_delta.hpp"
 #include "uploader/tarball/zstd_stream.hpp"
 #include "uploader/transfer/relay_messages.hpp"
@@ -72,9 +73,10 @@ TEST_CASE("the receiver's greeting and the payload header round-trip and reject 
   CHECK(transfer::parse_payload_header(transfer::to_line(transfer::PayloadHeader{"", 5}), 10).base.empty());
 
   CHECK_THROWS_WITH(transfer::parse_receive_hello(R"({"version":1,"have":false})"), Catch::Contains("same fleet version"));
-  CHECK_THROWS_WITH(transfer::parse_receive_hello(R"({"version":2,"have":false,"bases":["../x"]})"),
+  const std::string version = "{\"version\":" + std::to_string(protocol::k_protocol_version);
+  CHECK_THROWS_WITH(transfer::parse_receive_hello(version + R"(,"have":false,"bases":["../x"]})"),
                     Catch::Contains("not a content hash"));
-  CHECK_THROWS_WITH(transfer::parse_receive_hello(R"({"version":2})"), Catch::Contains("have"));
+  CHECK_THROWS_WITH(transfer::parse_receive_hello(version + "}"), Catch::Contains("have"));
   CHECK_THROWS_WITH(transfer::parse_payload_header(R"({"bytes":11,"base":null})", 10), Catch::Contains("at most 10"));
   CHECK_THROWS_WITH(transfer::parse_payload_header(R"({"bytes":-1})", 10), Catch::Contains("bytes"));
   CHECK_THROWS_AS(transfer::parse_payload_header("garbage", 10), ProtocolError);

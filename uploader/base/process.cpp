@@ -91,6 +91,22 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 
 }  // namespace
 
+std::string nix_string_literal(std::string_view text) {
+  std::string quoted = "\"";
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"' || c == '\\' || (c == '$' && i + 1 < text.size() && text[i + 1] == '{')) {
+      quoted += '\\';
+    }
+    if (c == '\n') {
+      quoted += "\\n";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "\"";
+}
+
 std::string shell_quote(std::string_view word) {
   bool plain = !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                                        "0123456789@%+=:,./-_") == std::string_view::npos;

@@ -51,4 +51,7 @@ std::string describe_command(const std::vector<std::string>& argv);
 // Quotes one word for a POSIX shell, for commands sent over SSH.
 std::string shell_quote(std::string_view word);
 
+// `text` as a Nix string literal ("…", with `"`, `\` and `${` escaped), for expressions given to nix.
+std::string nix_string_literal(std::string_view text);
+
 }  // namespace fleet

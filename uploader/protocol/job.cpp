@@ -81,9 +81,13 @@ nlohmann::json to_json(const BuildJob& job) {
                              {"copy", job.timeouts.copy},
                              {"activate", job.timeouts.activate}};
   nlohmann::json retries = {{"count", job.retries.count}, {"delay", job.retries.delay_seconds}};
-  return {{"version", job.version},       {"run", job.run_id},  {"source", job.source_hash}, {"flake", job.flake},
+  nlohmann::json out = {{"version", job.version},       {"run", job.run_id},  {"source", job.source_hash}, {"flake", job.flake},
           {"nixOptions", job.nix_options}, {"targets", targets}, {"timeouts", timeouts},      {"retries", retries},
           {"evalMemoryMB", job.eval_memory_mb}, {"deployer", job.deployer}};
+  if (job.inventory) {
+    out["inventory"] = to_string(*job.inventory);
+  }
+  return out;
 }
 
 BuildJob parse_build_job(const nlohmann::json& json) {
@@ -112,6 +116,13 @@ BuildJob parse_build_job(const nlohmann::json& json) {
   job.flake = require(json, "", "flake", value_t::string).get<std::string>();
   if (job.flake.empty() || job.flake.front() == '/' || job.flake.find("..") != std::string::npos) {
     throw ProtocolError("job field 'flake' must be a relative path inside the source, got '" + job.flake + "'");
+  }
+  if (json.contains("inventory")) {
+    const auto& kind = require(json, "", "inventory", value_t::string).get<std::string>();
+    job.inventory = parse_inventory_kind(kind);
+    if (!job.inventory) {
+      throw ProtocolError("job field 'inventory' must be \"fleet\" or \"colmena\", got '" + kind + "'");
+    }
   }
   for (const auto& [key, value] : require(json, "", "nixOptions", value_t::object).items()) {
     if (!value.is_string() || key.empty() || key.front() == '-') {

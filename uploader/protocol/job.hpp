@@ -2,12 +2,14 @@
 #pragma once
 
 #include "uploader/protocol/action.hpp"
+#include "uploader/protocol/inventory.hpp"
 #include "uploader/protocol/activation_spec.hpp"
 #include "uploader/protocol/job_secret.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +17,7 @@ namespace fleet::protocol {
 
 // Version of the coordinator ↔ agent protocol (hello lines and jobs). Bumped on any change
 // an older peer would misread.
-inline constexpr int k_protocol_version = 2;
+inline constexpr int k_protocol_version = 3;
 
 // How many targets the agent delivers (copies and activates) at once.
 inline constexpr int k_agent_deliveries_at_once = 4;
@@ -79,6 +81,9 @@ struct BuildJob {
   std::string deployer;     // user@host of whoever runs the deployment, for the targets' lock holder
   std::string source_hash;  // the unpacked source the agent already holds
   std::string flake = ".";  // flake directory, relative to the source root
+  // Where the flake keeps its nodes' systems (sent only when set): unset and `fleet` build
+  // nixosConfigurations.N.config.system.build.toplevel, `colmena` colmenaHive.toplevel.N.
+  std::optional<InventoryKind> inventory;
   std::map<std::string, std::string> nix_options;
   std::vector<JobTarget> targets;
   // Memory one target's evaluation is expected to take (fleet.json `evalMemoryMB`); the agent

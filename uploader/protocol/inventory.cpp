@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+#include "uploader/protocol/inventory.hpp"
+
+namespace fleet::protocol {
+
+std::string to_string(InventoryKind kind) {
+  return kind == InventoryKind::colmena ? "colmena" : "fleet";
+}
+
+std::optional<InventoryKind> parse_inventory_kind(std::string_view text) {
+  if (text == "fleet") {
+    return InventoryKind::fleet;
+  }
+  if (text == "colmena") {
+    return InventoryKind::colmena;
+  }
+  return std::nullopt;
+}
+
+}  // namespace fleet::protocol
