@@ -50,6 +50,15 @@ int main(int argc, char** argv) {
   pack_command->add_flag("--no-cache", pack.no_cache, "Pack from scratch; leave the tarball cache alone");
   pack_command->add_flag("--json", pack.json, "Machine-readable output");
 
+  coordinator::ImportOptions import;
+  auto* import_command = app.add_subcommand("import", "Print another tool's inventory as fleet's");
+  import_command->require_subcommand(1);
+  import_command->fallthrough();
+  import_command->add_option("-c,--config", import.config_file, "fleet.json (default: ./fleet.json, searched upward)");
+  auto* import_colmena = import_command->add_subcommand(
+      "colmena", "Evaluate the flake's colmenaHive on a builder and print its nodes as fleet.json nodes");
+  import_colmena->add_flag("--nix", import.nix, "Print deployment.fleet settings for each host's configuration instead");
+
   coordinator::SecretsOptions secrets;
   auto* secrets_command = app.add_subcommand("secrets", "Manage age-encrypted secrets");
   secrets_command->require_subcommand(1);
@@ -98,6 +107,9 @@ int main(int argc, char** argv) {
         secrets.action = sub->get_name();
       }
       return coordinator::run_secrets_command(secrets);
+    }
+    if (*import_command) {
+      return coordinator::run_import_command(import);
     }
     if (*pack_command) {
       return coordinator::run_pack_command(pack);

@@ -51,6 +51,12 @@ struct PackOptions {
   bool json = false;
 };
 
+// Options of `fleet import colmena`.
+struct ImportOptions {
+  std::string config_file;  // empty: ./fleet.json searched upward
+  bool nix = false;         // print deployment.fleet settings instead of fleet.json nodes
+};
+
 // `fleet pack`: packs the source as sync-and-build would (through the pack cache) and prints
 // its content hash, entry count and sizes, and whether the cache made packing unnecessary.
 // Uploads nothing. Returns 0; throws ConfigError for bad configuration.
@@ -64,6 +70,12 @@ int run_secrets_command(const SecretsOptions& options);
 // `fleet plan`: prints the delegation plan with the reason for each choice; touches nothing.
 // Returns the exit code; throws ConfigError for bad configuration.
 int run_plan_command(const SelectionOptions& options);
+
+// `fleet import colmena`: evaluates the flake's colmenaHive on a builder (or takes it from the
+// cache) and prints its nodes as fleet.json "nodes", or with `nix` as deployment.fleet settings,
+// saying on stderr which nodes and options are not carried over. Returns 0; throws ConfigError
+// for bad configuration or a hive that does not evaluate.
+int run_import_command(const ImportOptions& options);
 
 // `fleet sync-and-build`: plan, pack, upload, build, deliver, activate, report. Returns 0 when
 // every selected node succeeded (or the run was skipped as unchanged), 1 otherwise; throws

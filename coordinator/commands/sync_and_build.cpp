@@ -57,6 +57,9 @@ int run_sync_and_build(const SyncOptions& options) {
   RunRecorder recorder(run_id, loaded.nodes, started);
   NodeLogs logs(run_logs_dir(history_dir, run_id));
   recorder.set_event_listener([&logs](const protocol::Event& event) { logs.on_event(event); });
+  if (loaded.inventory_upload) {
+    recorder.add_transfer(*loaded.inventory_upload);
+  }
   for (const auto& assignment : loaded.plan.assignments) {
     recorder.set_built_on(assignment.node, assignment.location == Location::self ? "self" : assignment.builder);
   }
@@ -72,7 +75,7 @@ int run_sync_and_build(const SyncOptions& options) {
   ssh::SshOptions ssh;
   ssh.connect_timeout_seconds = config.run.timeouts.connect;
   RunInputs inputs;
-  inputs.job = {run_id, "", config.flake, config.nix_options};
+  inputs.job = {run_id, "", config.flake, config.nix_options, config.inventory};
   inputs.tarball = &packed;
   inputs.earlier_tar = cached_tar;
   inputs.locations = build_locations(config, loaded.plan, options.action);

@@ -111,6 +111,17 @@ std::string json_path(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
 }
 
+std::filesystem::path resolved_path(const std::filesystem::path& path) {
+  std::error_code error;
+  std::filesystem::path result = std::filesystem::weakly_canonical(path, error);
+  return error ? path.lexically_normal() : result;
+}
+
+bool is_inside(const std::filesystem::path& path, const std::filesystem::path& dir) {
+  std::filesystem::path relative = path.lexically_relative(dir);
+  return !relative.empty() && *relative.begin() != "..";
+}
+
 ObjectReader::ObjectReader(std::string file, const json& value, std::string path, std::vector<std::string> known)
     : m_file(std::move(file)), m_value(value), m_path(std::move(path)) {
   if (!m_value.is_object()) {

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -28,6 +29,12 @@ std::string join_names(const std::vector<std::string>& names, std::size_t limit 
 
 // "nodes.pi1" + "build" → "nodes.pi1.build"; a key holding a dot is bracketed: nodes["web.1"].
 std::string json_path(const std::string& parent, const std::string& key);
+
+// `path` after following symlinks of its existing part, absolute and without "." or "..".
+std::filesystem::path resolved_path(const std::filesystem::path& path);
+
+// True when `path` lies strictly inside `dir` (both lexically normal).
+bool is_inside(const std::filesystem::path& path, const std::filesystem::path& dir);
 
 // Typed, path-aware access to one JSON object of fleet.json. Construction checks that the value is an
 // object and that it holds only `known` keys (suggesting the closest one otherwise); every getter

@@ -47,18 +47,6 @@ void check_version(const std::string& file, const json& root) {
   }
 }
 
-// `path` after following symlinks of its existing part, absolute and without "." or "..".
-fs::path resolved(const fs::path& path) {
-  std::error_code error;
-  fs::path result = fs::weakly_canonical(path, error);
-  return error ? path.lexically_normal() : result;
-}
-
-bool is_inside(const fs::path& path, const fs::path& dir) {
-  fs::path relative = path.lexically_relative(dir);
-  return !relative.empty() && *relative.begin() != "..";
-}
-
 // A memory size in MiB: a positive integer small enough that no sum of them overflows.
 std::optional<int> memory_mb(const ObjectReader& reader, const std::string& key) {
   auto value = reader.integer(key);
@@ -134,32 +122,6 @@ NodeDefaults parse_defaults(const std::string& file, const json* value) {
     defaults.port = static_cast<int>(*port);
   }
   return defaults;
-}
-
-bool can_build(const BuilderSpec& builder, const std::string& system) {
-  return std::find(builder.systems.begin(), builder.systems.end(), system) != builder.systems.end();
-}
-
-// The planner would fail later on these; failing here names the key and keeps `fleet plan` honest.
-void check_buildable(const std::string& file, const FleetConfig& config, const NodeSpec& node) {
-  std::string path = json_path("nodes", node.name);
-  if (node.build == BuildMode::pinned) {
-    const BuilderSpec& builder = config.builders.at(node.pinned_builder);
-    if (!can_build(builder, node.system)) {
-      fail_config(file, path + ".build", "builder '" + builder.name + "' does not build " + node.system,
-                  "add \"" + node.system + "\" to builders." + builder.name + ".systems or pin another builder");
-    }
-    return;
-  }
-  bool may_build_itself = node.build == BuildMode::self || (node.build == BuildMode::automatic && !node.low_power);
-  bool builder_exists = std::any_of(config.builders.begin(), config.builders.end(),
-                                    [&](const auto& entry) { return can_build(entry.second, node.system); });
-  if (!may_build_itself && !builder_exists) {
-    std::string why = node.build == BuildMode::delegate ? "it has \"build\": \"delegate\"" : "it is lowPower";
-    fail_config(file, path + ".system",
-                "no builder builds " + node.system + " and the node may not build itself (" + why + ")",
-                "add \"" + node.system + "\" to a builder's systems, or set \"build\": \"self\"");
-  }
 }
 
 // nlohmann keeps the last of duplicate keys silently; a second "pi1" node overriding the first
@@ -250,19 +212,19 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   check_version(name, root);
   ObjectReader reader(name, root, "",
                       {"version", "source", "exclude", "flake", "nixOptions", "admins", "secretsDir", "builders",
-                       "defaults", "nodes", "evalMemoryMB", "timeouts", "retries", "history"});
+                       "defaults", "nodes", "inventory", "evalMemoryMB", "timeouts", "retries", "history"});
   FleetConfig config;
   config.file = fs::absolute(file).lexically_normal();
   const fs::path dir = config.file.parent_path();
 
   std::string source = reader.string("source").value_or(".");
-  config.source_dir = resolved(dir / source);
+  config.source_dir = resolved_path(dir / source);
   if (source.empty() || !fs::is_directory(config.source_dir)) {
     reader.fail("source", "directory '" + config.source_dir.string() + "' does not exist",
                 "create it, or set \"source\" to the directory holding flake.nix, relative to this file");
   }
   if (auto flake = reader.string("flake")) {
-    fs::path flake_dir = resolved(dir / *flake);
+    fs::path flake_dir = resolved_path(dir / *flake);
     if (flake->empty() || (flake_dir != config.source_dir && !is_inside(flake_dir, config.source_dir))) {
       reader.fail("flake", "'" + *flake + "' is outside the source directory '" + source + "'",
                   "put the flake inside the source directory (both paths are relative to this file)");
@@ -300,7 +262,8 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   config.run = parse_run_settings(name, root);
 
   config.eval_memory_mb = memory_mb(reader, "evalMemoryMB").value_or(protocol::k_default_eval_memory_mb);
-  NodeDefaults defaults = parse_defaults(name, reader.object("defaults"));
+  config.defaults = parse_defaults(name, reader.object("defaults"));
+  const NodeDefaults& defaults = config.defaults;
   if (const json* builders = reader.object("builders")) {
     for (const auto& [builder_name, value] : builders->items()) {
       if (auto problem = check_name("builder", builder_name)) {
@@ -317,26 +280,31 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
     NodeSpec probe;
     parse_build_mode(name, "defaults.build", *defaults.build, config.builders, probe);
   }
-  const json* nodes = reader.object("nodes");
-  if (nodes == nullptr || nodes->empty()) {
-    reader.fail("nodes", "no nodes to deploy", "add \"nodes\": { \"<name>\": { \"host\": \"…\" } }");
+  if (auto kind = reader.string("inventory")) {
+    config.inventory = protocol::parse_inventory_kind(*kind);
+    if (!config.inventory) {
+      reader.fail("inventory", "'" + *kind + "' is not an inventory kind",
+                  "use \"fleet\" (the flake output fleet.nodes) or \"colmena\" (the flake output colmenaHive)");
+    }
+    if (config.builders.empty()) {
+      reader.fail("inventory", "an inventory in the flake is evaluated on a builder, and there is none",
+                  "add a builder under \"builders\", or list the nodes in fleet.json and drop \"inventory\"");
+    }
   }
-  for (const auto& [node_name, value] : nodes->items()) {
-    if (auto problem = check_name("node", node_name)) {
-      fail_config(name, json_path("nodes", node_name), problem->problem, problem->fix);
+  const json* nodes = reader.object("nodes");
+  if (!config.inventory && (nodes == nullptr || nodes->empty())) {
+    reader.fail("nodes", "no nodes to deploy",
+                "add \"nodes\": { \"<name>\": { \"host\": \"…\" } }, or \"inventory\" to read them from the flake");
+  }
+  const json none = json::object();
+  for (const auto& [node_name, value] : (nodes ? *nodes : none).items()) {
+    if (config.inventory) {
+      // Checked now, so a mistake here needs no evaluation to show; merged with the flake's later.
+      parse_node(name, "nodes", node_name, value, config);
+      config.declared_nodes[node_name] = value;
+    } else {
+      add_node(config, name, "nodes", node_name, value);
     }
-    NodeSpec node = parse_node(name, node_name, value, defaults, config.builders);
-    check_buildable(name, config, node);
-    // Secrets travel inside the source tarball, so their files must lie inside the source.
-    for (const auto& secret : node.secrets) {
-      if (!is_inside(resolved(dir / secret.file), config.source_dir)) {
-        fail_config(name, json_path(json_path(json_path(json_path("nodes", node_name), "secrets"), secret.name), "file"),
-                    "'" + secret.file + "' is outside the source directory " + config.source_dir.string() +
-                        ", so it would not reach the target",
-                    "move the file under the source directory (e.g. into secrets/) or widen \"source\"");
-      }
-    }
-    config.nodes[node_name] = std::move(node);
   }
   return config;
 }

@@ -3,6 +3,7 @@
 
 #include "coordinator/config/run_settings.hpp"
 #include "uploader/protocol/action.hpp"
+#include "uploader/protocol/inventory.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -69,6 +70,13 @@ struct NodeSpec {
   int confirm_timeout = protocol::k_default_confirm_timeout;  // seconds the target waits for the deployer's confirmation
 };
 
+// fleet.json `defaults`, applied to every node that does not set the key itself.
+struct NodeDefaults {
+  std::optional<std::string> user, build;
+  std::optional<protocol::Action> action;
+  std::optional<int> port;
+};
+
 // A validated fleet.json (version 1).
 struct FleetConfig {
   std::filesystem::path file;          // absolute path of fleet.json
@@ -80,7 +88,15 @@ struct FleetConfig {
   std::filesystem::path secrets_dir;   // default <dir of fleet.json>/secrets
   int eval_memory_mb = protocol::k_default_eval_memory_mb;  // `evalMemoryMB`: per-target evaluation estimate
   std::map<std::string, BuilderSpec> builders;
+  NodeDefaults defaults;
+  // "inventory": the flake declares nodes too. Then `nodes` holds none until merge_inventory()
+  // has added the flake's, merged with `declared_nodes` (fleet.json's "nodes" as written, each
+  // already checked on its own).
+  std::optional<protocol::InventoryKind> inventory;
+  nlohmann::json declared_nodes = nlohmann::json::object();
   std::map<std::string, NodeSpec> nodes;
+  // Nodes of the inventory that fleet does not deploy, with the reason (e.g. Colmena keys).
+  std::map<std::string, std::string> refused_nodes;
   RunSettings run;                     // "timeouts", "retries", "history"
 };
 

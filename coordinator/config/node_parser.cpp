@@ -121,6 +121,31 @@ HealthCheckSpec parse_health_check(const std::string& file, const std::string& p
   return {type, params};
 }
 
+bool can_build(const BuilderSpec& builder, const std::string& system) {
+  return std::find(builder.systems.begin(), builder.systems.end(), system) != builder.systems.end();
+}
+
+// The planner would fail later on these; failing here names the key and keeps `fleet plan` honest.
+void check_buildable(const std::string& file, const std::string& path, const FleetConfig& config, const NodeSpec& node) {
+  if (node.build == BuildMode::pinned) {
+    const BuilderSpec& builder = config.builders.at(node.pinned_builder);
+    if (!can_build(builder, node.system)) {
+      fail_config(file, path + ".build", "builder '" + builder.name + "' does not build " + node.system,
+                  "add \"" + node.system + "\" to builders." + builder.name + ".systems or pin another builder");
+    }
+    return;
+  }
+  bool may_build_itself = node.build == BuildMode::self || (node.build == BuildMode::automatic && !node.low_power);
+  bool builder_exists = std::any_of(config.builders.begin(), config.builders.end(),
+                                    [&](const auto& entry) { return can_build(entry.second, node.system); });
+  if (!may_build_itself && !builder_exists) {
+    std::string why = node.build == BuildMode::delegate ? "it has \"build\": \"delegate\"" : "it is lowPower";
+    fail_config(file, path + ".system",
+                "no builder builds " + node.system + " and the node may not build itself (" + why + ")",
+                "add \"" + node.system + "\" to a builder's systems, or set \"build\": \"self\"");
+  }
+}
+
 }  // namespace
 
 void parse_build_mode(const std::string& file, const std::string& path, const std::string& value,
@@ -142,9 +167,14 @@ void parse_build_mode(const std::string& file, const std::string& path, const st
   }
 }
 
-NodeSpec parse_node(const std::string& file, const std::string& name, const json& json_node,
-                    const NodeDefaults& defaults, const std::map<std::string, BuilderSpec>& builders) {
-  std::string path = json_path("nodes", name);
+NodeSpec parse_node(const std::string& file, const std::string& nodes_path, const std::string& name,
+                    const json& json_node, const FleetConfig& config) {
+  const NodeDefaults& defaults = config.defaults;
+  const auto& builders = config.builders;
+  std::string path = json_path(nodes_path, name);
+  if (auto problem = check_name("node", name)) {
+    fail_config(file, path, problem->problem, problem->fix);
+  }
   ObjectReader reader(file, json_node, path,
                       {"host", "user", "port", "system", "tags", "build", "lowPower", "site", "hostKey", "action",
                        "secrets", "healthChecks", "hooks", "rollbackOnHookFailure", "confirmTimeout"});
@@ -218,6 +248,24 @@ NodeSpec parse_node(const std::string& file, const std::string& name, const json
   check_seconds(reader, "confirmTimeout", false);
   node.confirm_timeout = static_cast<int>(std::ceil(reader.number("confirmTimeout").value_or(node.confirm_timeout)));
   return node;
+}
+
+void add_node(FleetConfig& config, const std::string& file, const std::string& nodes_path, const std::string& name,
+              const json& json_node) {
+  NodeSpec node = parse_node(file, nodes_path, name, json_node, config);
+  const std::string path = json_path(nodes_path, name);
+  check_buildable(file, path, config, node);
+  // Secrets travel inside the source tarball, so their files must lie inside the source.
+  const auto dir = config.file.parent_path();
+  for (const auto& secret : node.secrets) {
+    if (!is_inside(resolved_path(dir / secret.file), config.source_dir)) {
+      fail_config(file, json_path(json_path(json_path(path, "secrets"), secret.name), "file"),
+                  "'" + secret.file + "' is outside the source directory " + config.source_dir.string() +
+                      ", so it would not reach the target",
+                  "move the file under the source directory (e.g. into secrets/) or widen \"source\"");
+    }
+  }
+  config.nodes[name] = std::move(node);
 }
 
 }  // namespace fleet::coordinator

@@ -31,13 +31,14 @@ RunSettings parse_run_settings(const std::string& file, const nlohmann::json& ro
     return it == root.end() ? nullptr : &*it;
   };
   if (const auto* value = find("timeouts")) {
-    ObjectReader reader(file, *value, "timeouts", {"connect", "upload", "build", "copy", "activate"});
+    ObjectReader reader(file, *value, "timeouts", {"connect", "upload", "inventory", "build", "copy", "activate"});
     auto& t = settings.timeouts;
     t.connect = bounded(reader, "connect", t.connect, 1, k_max_timeout, "seconds");
     t.upload = bounded(reader, "upload", t.upload, 1, k_max_timeout, "seconds");
     t.build = bounded(reader, "build", t.build, 1, k_max_timeout, "seconds");
     t.copy = bounded(reader, "copy", t.copy, 1, k_max_timeout, "seconds");
     t.activate = bounded(reader, "activate", t.activate, 1, k_max_timeout, "seconds");
+    t.inventory = bounded(reader, "inventory", t.inventory, 1, k_max_timeout, "seconds");
   }
   if (const auto* value = find("retries")) {
     ObjectReader reader(file, *value, "retries", {"count", "delay"});

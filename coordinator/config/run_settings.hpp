@@ -15,6 +15,7 @@ namespace fleet::coordinator {
 struct PhaseTimeouts {
   int connect = protocol::k_default_connect_timeout;    // one SSH connection attempt, from the laptop or a build node
   int upload = 600;                                     // the receiver answering an upload
+  int inventory = 600;                                  // evaluating an inventory in the flake
   int build = protocol::k_default_build_timeout;        // evaluation, and the build of a location's targets
   int copy = protocol::k_default_copy_timeout;          // copying one closure to its target
   int activate = protocol::k_default_activate_timeout;  // activating one target

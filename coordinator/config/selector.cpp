@@ -51,6 +51,8 @@ std::vector<std::string> select_nodes(const FleetConfig& config, const std::stri
     names.push_back(name);
     tags.insert(node.tags.begin(), node.tags.end());
   }
+  // With an inventory in the flake, the nodes are not all in fleet.json.
+  const std::string in = config.inventory ? "" : " in fleet.json";
   std::vector<std::string> terms = split_terms(expression);
   if (terms.empty()) {
     return names;
@@ -68,7 +70,7 @@ std::vector<std::string> select_nodes(const FleetConfig& config, const std::stri
       }
       if (!matched) {
         std::vector<std::string> known(tags.begin(), tags.end());
-        std::string fix = known.empty() ? "no node in fleet.json has tags" : "tags in fleet.json: " + join_names(known);
+        std::string fix = known.empty() ? "no node" + in + " has tags" : "tags" + in + ": " + join_names(known);
         if (auto suggestion = closest_match(tag, known)) {
           fix = "did you mean '@" + *suggestion + "'? " + fix;
         }
@@ -82,13 +84,16 @@ std::vector<std::string> select_nodes(const FleetConfig& config, const std::stri
         }
       }
       if (!matched) {
-        no_match(term, "nodes in fleet.json: " + join_names(names));
+        no_match(term, "nodes" + in + ": " + join_names(names));
       }
     } else if (config.nodes.count(term) != 0) {
       selected.insert(term);
       matched = true;
+    } else if (auto refused = config.refused_nodes.find(term); refused != config.refused_nodes.end()) {
+      fail_config("--on", "", "'" + term + "' is not deployed by fleet: " + refused->second,
+                  "select other nodes, or change " + term + " in the flake");
     } else {
-      std::string fix = "nodes in fleet.json: " + join_names(names);
+      std::string fix = "nodes" + in + ": " + join_names(names);
       if (auto suggestion = closest_match(term, names)) {
         fix = "did you mean '" + *suggestion + "'? " + fix;
       }

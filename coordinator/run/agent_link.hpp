@@ -3,11 +3,15 @@
 
 #include "coordinator/report/run_report.hpp"
 #include "coordinator/run/build_location.hpp"
+#include "uploader/base/error.hpp"
 #include "uploader/protocol/agent_version.hpp"
+#include "uploader/protocol/inventory.hpp"
 #include "uploader/protocol/job.hpp"
 #include "uploader/ssh/ssh_channel.hpp"
 #include "uploader/transfer/relay_messages.hpp"
 #include "uploader/transfer/source_payload.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <functional>
@@ -26,6 +30,12 @@ using AgentVersion = protocol::AgentVersion;
 struct InputUpdate {
   std::string flake_lock;  // the new lock file's text
   std::string log;         // nix's messages ("• Updated input 'nixpkgs': …")
+};
+
+// The flake's inventory does not evaluate: a configuration error (exit 2), nothing deployed.
+class InventoryError : public ConfigError {
+public:
+  using ConfigError::ConfigError;
 };
 
 // Everything the coordinator asks of the agent on one build location. The run orchestrator
@@ -66,6 +76,12 @@ public:
   // Runs `nix flake update` on the source `hash` (already there) and returns the new lock.
   virtual InputUpdate update_inputs(const std::string& hash, const std::string& flake,
                                     const std::map<std::string, std::string>& nix_options) = 0;
+
+  // Evaluates the inventory of `kind` that the flake `flake` of the source `hash` (already there)
+  // declares, and returns it as nix printed it. Throws InventoryError when nix cannot evaluate it
+  // (the flake's fault: another location would fail alike).
+  virtual nlohmann::json inventory(const std::string& hash, const std::string& flake, protocol::InventoryKind kind,
+                                   const std::map<std::string, std::string>& nix_options) = 0;
 
   // Runs the build job, passing each line the agent prints (an event, unvalidated) to
   // `on_event_line` and each line of its stderr to `on_stderr`, and returns how the agent exited.

@@ -32,6 +32,7 @@ protocol::BuildJob make_build_job(const JobSource& source, const BuildLocation& 
   job.source_hash = source.source_hash;
   job.flake = source.flake;
   job.nix_options = source.nix_options;
+  job.inventory = source.inventory;
   job.targets = std::move(targets);
   job.eval_memory_mb = location.eval_memory_mb;
   job.timeouts = job_timeouts(location.run.timeouts);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct JobSource {
   std::string source_hash;
   std::string flake = ".";
   std::map<std::string, std::string> nix_options;
+  std::optional<protocol::InventoryKind> inventory;  // where the toplevels are (fleet.json "inventory")
 };
 
 // The one place a build job is made: `targets` of `location` (those still to do), built from

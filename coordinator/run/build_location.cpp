@@ -7,6 +7,16 @@
 
 namespace fleet::coordinator {
 
+BuildLocation builder_location(const FleetConfig& config, const BuilderSpec& builder) {
+  BuildLocation location;
+  location.name = builder.name;
+  location.is_builder = true;
+  location.run = config.run;
+  location.ssh = {builder.host, builder.user, builder.port, ""};
+  location.eval_memory_mb = builder.eval_memory_mb;
+  return location;
+}
+
 std::vector<BuildLocation> build_locations(const FleetConfig& config, const DeployPlan& plan,
                                            std::optional<protocol::Action> action_override) {
   std::map<std::string, BuildLocation> builders;
@@ -54,12 +64,7 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
     target.mode = protocol::TargetMode::delegate;
     auto [it, inserted] = builders.try_emplace(assignment.builder);
     if (inserted) {
-      const BuilderSpec& builder = config.builders.at(assignment.builder);
-      it->second.name = builder.name;
-      it->second.is_builder = true;
-      it->second.run = config.run;
-      it->second.ssh = {builder.host, builder.user, builder.port, ""};
-      it->second.eval_memory_mb = builder.eval_memory_mb;
+      it->second = builder_location(config, config.builders.at(assignment.builder));
     }
     by_builder[assignment.builder].emplace_back(assignment.system, std::move(target));
   }

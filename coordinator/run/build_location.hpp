@@ -23,6 +23,9 @@ struct BuildLocation {
   RunSettings run;  // time limits and retries that apply to this location's work
 };
 
+// The builder as a location with no targets yet, carrying the config's run settings.
+BuildLocation builder_location(const FleetConfig& config, const BuilderSpec& builder);
+
 // Groups the plan's assignments by where they build, in a stable order (builders by name,
 // then self-building nodes). `action_override` (from --action) replaces each node's action; a
 // node without one, and no override, gets switch.

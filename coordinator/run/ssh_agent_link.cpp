@@ -4,6 +4,7 @@
 #include "coordinator/run/agent_check.hpp"
 #include "coordinator/run/build_job.hpp"
 #include "uploader/base/error.hpp"
+#include "uploader/base/exit_code.hpp"
 #include "uploader/base/process.hpp"
 #include "uploader/ssh/ssh_error.hpp"
 
@@ -17,6 +18,8 @@ namespace {
 
 constexpr std::size_t k_upload_chunk = 256 * 1024;
 constexpr std::size_t k_answer_line = 64 * 1024;
+// An inventory of a few thousand nodes fits with room to spare.
+constexpr std::size_t k_max_inventory_answer = 64 << 20;
 constexpr const char* k_agent = "fleet-builder";
 // How long a confirmation or reattachment waits before it tries a new connection again.
 constexpr std::chrono::seconds k_reconnect_pause{2};
@@ -34,6 +37,15 @@ struct StderrText {
     return [this](std::string_view line) { text += std::string(line) + "\n"; };
   }
 };
+
+// fleet.json's nixOptions as the agent's --nix-option flags, each with a leading space.
+std::string nix_option_flags(const std::map<std::string, std::string>& nix_options) {
+  std::string flags;
+  for (const auto& [key, value] : nix_options) {
+    flags += " --nix-option " + shell_quote(key + "=" + value);
+  }
+  return flags;
+}
 
 }  // namespace
 
@@ -162,9 +174,7 @@ InputUpdate SshAgentLink::update_inputs(const std::string& hash, const std::stri
                                         const std::map<std::string, std::string>& nix_options) {
   std::string command = std::string(k_agent) + " update-inputs --hash " + shell_quote(hash) + " --flake " +
                         shell_quote(flake) + " --timeout " + std::to_string(m_location.run.timeouts.build);
-  for (const auto& [key, value] : nix_options) {
-    command += " --nix-option " + shell_quote(key + "=" + value);
-  }
+  command += nix_option_flags(nix_options);
   StderrText err;
   auto channel = m_session->exec(command, err.sink());
   channel->send_eof();
@@ -181,6 +191,34 @@ InputUpdate SshAgentLink::update_inputs(const std::string& hash, const std::stri
     update.log = answer["log"].get<std::string>();
   }
   return update;
+}
+
+nlohmann::json SshAgentLink::inventory(const std::string& hash, const std::string& flake, protocol::InventoryKind kind,
+                                       const std::map<std::string, std::string>& nix_options) {
+  const int timeout = m_location.run.timeouts.inventory;
+  std::string command = std::string(k_agent) + " inventory --hash " + shell_quote(hash) + " --flake " + shell_quote(flake) +
+                        " --kind " + protocol::to_string(kind) + " --timeout " + std::to_string(timeout);
+  command += nix_option_flags(nix_options);
+  StderrText err;
+  auto channel = m_session->exec(command, err.sink());
+  channel->send_eof();
+  auto line = channel->read_line(k_max_inventory_answer, std::chrono::seconds{timeout + 60});
+  auto status = channel->wait_exit();
+  if (status.code == to_int(ExitCode::usage)) {
+    std::string text = err.text;
+    if (constexpr std::string_view prefix = "fleet-builder: error: "; text.rfind(prefix, 0) == 0) {
+      text.erase(0, prefix.size());
+    }
+    throw InventoryError("the inventory does not evaluate on " + m_location.name + ": " +
+                         (text.empty() ? "fleet-builder exited with 2\n" : text) +
+                         "fix the flake (the message above is nix's), then run fleet again");
+  }
+  auto answer = nlohmann::json::parse(line.value_or(""), nullptr, false);
+  if (status.code != 0 || !answer.is_object() || !answer.contains("inventory")) {
+    throw NodeError("evaluating the inventory on " + m_session->describe() + " failed (" + ssh::describe(status) +
+                    "):\n" + err.text);
+  }
+  return answer["inventory"];
 }
 
 ssh::ExitStatus SshAgentLink::run_job(const protocol::BuildJob& job, const LineSink& on_event_line,

@@ -23,6 +23,8 @@ public:
   std::vector<transfer::RelayOutcome> relay(const std::string& hash, const transfer::RelayRequest& request) override;
   InputUpdate update_inputs(const std::string& hash, const std::string& flake,
                             const std::map<std::string, std::string>& nix_options) override;
+  nlohmann::json inventory(const std::string& hash, const std::string& flake, protocol::InventoryKind kind,
+                           const std::map<std::string, std::string>& nix_options) override;
   // The whole job is bounded by job_time_bound(): a silent or stuck agent ends in SshError timed_out.
   ssh::ExitStatus run_job(const protocol::BuildJob& job, const LineSink& on_event_line, const LineSink& on_stderr) override;
   std::string confirm(const std::string& id, std::chrono::seconds within) override;

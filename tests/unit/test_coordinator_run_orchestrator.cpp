@@ -57,7 +57,7 @@ struct FakeRun {
 
   RunInputs inputs() const {
     RunInputs inputs;
-    inputs.job = {"run-1", "", ".", {}};
+    inputs.job = {"run-1", "", ".", {}, {}};
     inputs.tarball = &packed;
     inputs.locations = build_locations(config, plan, std::nullopt);
     inputs.jobs = 4;

@@ -36,6 +36,8 @@ public:
     // ends by itself; reattaching gives its last events.
     bool drop_during_activation = false;
     std::string update_error;  // update_inputs fails with this
+    nlohmann::json inventory = nlohmann::json::object();  // what inventory() returns
+    std::string inventory_error;  // inventory() fails with this (the flake does not evaluate)
   };
 
   std::map<std::string, Script> scripts;
@@ -140,6 +142,15 @@ private:
         throw NodeError(m_script.update_error);
       }
       return {"{\"nodes\": {}, \"version\": 7}\n", "• Updated input 'nixpkgs'"};
+    }
+
+    nlohmann::json inventory(const std::string&, const std::string&, protocol::InventoryKind kind,
+                             const std::map<std::string, std::string>&) override {
+      record("inventory " + protocol::to_string(kind));
+      if (!m_script.inventory_error.empty()) {
+        throw coordinator::InventoryError(m_script.inventory_error);
+      }
+      return m_script.inventory;
     }
 
     ssh::ExitStatus run_job(const protocol::BuildJob& job, const LineSink& on_event_line, const LineSink&) override {
