@@ -145,6 +145,32 @@ TEST_CASE("hostile tarball entries are rejected as a whole") {
   SECTION("fifo") { lab.expect_rejected({{"fifo", AE_IFIFO, "", "", ""}}, "unsupported type"); }
   SECTION("empty name") { lab.expect_rejected({{"", AE_IFREG, "x", "", ""}}, "empty name"); }
   SECTION("a file named '.'") { lab.expect_rejected({{".", AE_IFREG, "x", "", ""}}, "destination directory itself"); }
+  SECTION("a '.' component hiding that the path lies beneath a symlink") {
+    lab.expect_rejected({{"d", AE_IFLNK, "", lab.outside.string(), ""}, {"./d/x", AE_IFREG, "pwned", "", ""}},
+                        "'./d/x' has an empty or '.' component");
+  }
+  SECTION("an empty component") {
+    lab.expect_rejected({{"d", AE_IFLNK, "", lab.outside.string(), ""}, {"d//x", AE_IFREG, "pwned", "", ""}},
+                        "'d//x' has an empty or '.' component");
+  }
+}
+
+TEST_CASE("a file identical in the earlier tree is never hardlinked through a symlink of the tarball") {
+  Lab lab;
+  // The earlier tree holds d/x, so the fast path would link() it to <dest>/d/x, through d.
+  const fs::path earlier = lab.work / "earlier";
+  write_file(earlier / "d" / "x", "pwned");
+  fs::permissions(earlier / "d" / "x", fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                           fs::perms::others_read);
+  const std::string before = list_tree(lab.outside);
+  for (const std::string name : {"./d/x", "d/./x", "d/x"}) {
+    const std::string tar = raw_tar({{"d", AE_IFLNK, "", lab.outside.string(), ""}, {name, AE_IFREG, "pwned", "", ""}});
+    CHECK_THROWS_AS(unpack_tar(tar, lab.dest, hash::sha256_hex(tar), earlier), ProtocolError);
+    CHECK_THROWS_AS(check_tar(tar, hash::sha256_hex(tar)), ProtocolError);
+    CHECK_FALSE(fs::exists(lab.outside / "x"));
+    CHECK(list_tree(lab.outside) == before);
+    CHECK_FALSE(fs::exists(fs::symlink_status(lab.dest)));
+  }
 }
 
 TEST_CASE("corrupt, truncated and mismatched streams are rejected") {

@@ -9,29 +9,35 @@
 namespace fleet::tarball {
 
 // After prefixing every name is absolute, so libarchive's NOABSOLUTEPATHS cannot do this.
-bool validate_name(const char* raw) {
+std::optional<std::string> normalised_name(const char* raw) {
   if (raw == nullptr || *raw == '\0') {
     throw ProtocolError("tarball has an entry with an empty name");
   }
-  const std::string name = raw;
+  std::string name = raw;
   if (name.front() == '/') {
     throw ProtocolError("tarball entry '" + name + "' is an absolute path");
   }
-  bool has_component = false;
+  if (name == "." || name == "./") {
+    return std::nullopt;
+  }
+  // One trailing slash marks a directory; it is not part of the path.
+  const std::string path = name.back() == '/' ? name.substr(0, name.size() - 1) : name;
   std::size_t start = 0;
-  while (start <= name.size()) {
-    std::size_t slash = name.find('/', start);
+  while (start <= path.size()) {
+    std::size_t slash = path.find('/', start);
     if (slash == std::string::npos) {
-      slash = name.size();
+      slash = path.size();
     }
-    const std::string_view component(name.data() + start, slash - start);
+    const std::string_view component(path.data() + start, slash - start);
     if (component == "..") {
       throw ProtocolError("tarball entry '" + name + "' has a '..' component");
     }
-    has_component = has_component || (!component.empty() && component != ".");
+    if (component.empty() || component == ".") {
+      throw ProtocolError("tarball entry '" + name + "' has an empty or '.' component; fleet writes every path once, as a/b");
+    }
     start = slash + 1;
   }
-  return has_component;
+  return path;
 }
 
 void validate_entry(archive_entry* e, const UnpackLimits& limits) {
@@ -78,7 +84,7 @@ void SymlinkGuard::check(const std::string& name, archive_entry* e) {
     }
   }
   if (archive_entry_filetype(e) == AE_IFLNK) {
-    m_symlinks.insert(name.substr(0, name.find_last_not_of('/') + 1));
+    m_symlinks.insert(name);
   }
 }
 

@@ -7,15 +7,17 @@
 
 #include <archive_entry.h>
 
+#include <optional>
 #include <set>
 #include <string>
 
 namespace fleet::tarball {
 
-// Checks a name as it came off the wire, before it is prefixed with the extraction directory:
-// refuses empty and absolute names and '..' components. Returns false for names that denote
-// the extraction root itself ("." or "./").
-bool validate_name(const char* raw);
+// The one form of a name as it came off the wire, before it is prefixed with the extraction
+// directory: "a/b" for "a/b" and "a/b/" (a directory). Refuses empty and absolute names and
+// empty, '.' and '..' components, so that no two spellings name one path and the symlink guard
+// sees every path as written. Returns nullopt for the extraction root itself ("." or "./").
+std::optional<std::string> normalised_name(const char* raw);
 
 // Refuses hardlinks, every type but regular files, directories and symlinks, symlinks with an
 // empty target, and declared sizes over `limits`.
@@ -30,7 +32,8 @@ void normalise_mode(archive_entry* e);
 // through the link.
 class SymlinkGuard {
 public:
-  // Refuses `name` when one of its parents is a symlink seen earlier; records `e` if it is one.
+  // Refuses `name` (normalised) when one of its parents is a symlink seen earlier; records `e`
+  // if it is one.
   void check(const std::string& name, archive_entry* e);
 
 private:

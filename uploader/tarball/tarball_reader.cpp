@@ -97,13 +97,16 @@ public:
 private:
   void extract(archive_entry* e) {
     validate_entry(e, m_limits);
-    const std::string name = archive_entry_pathname(e);
-    if (!validate_name(name.c_str())) {
+    const auto normalised = normalised_name(archive_entry_pathname(e));
+    if (!normalised) {
       if (archive_entry_filetype(e) != AE_IFDIR) {
-        throw ProtocolError("tarball entry '" + name + "' names the destination directory itself");
+        throw ProtocolError("tarball entry '" + std::string(archive_entry_pathname(e)) +
+                            "' names the destination directory itself");
       }
       return;
     }
+    // From here on only the normalised name is used, for the guard, the earlier tree and the disk.
+    const std::string& name = *normalised;
     m_symlinks.check(name, e);
     if (m_partial.empty()) {
       check_read(archive_read_data_skip(m_reader.get()), "skip the data of '" + name + "' in");
