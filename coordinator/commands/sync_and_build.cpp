@@ -8,12 +8,14 @@
 #include "coordinator/report/run_report.hpp"
 #include "coordinator/run/build_location.hpp"
 #include "coordinator/run/flake_inputs.hpp"
+#include "coordinator/run/lock_update.hpp"
 #include "coordinator/run/node_state.hpp"
 #include "coordinator/report/notify_command.hpp"
 #include "coordinator/run/run_lock.hpp"
 #include "coordinator/run/run_orchestrator.hpp"
 #include "coordinator/run/ssh_agent_link.hpp"
 #include "coordinator/view/progress_view.hpp"
+#include "uploader/base/file_io.hpp"
 #include "uploader/base/unique_fd.hpp"
 #include "uploader/tarball/source_set.hpp"
 #include "uploader/tarball/tarball_writer.hpp"
@@ -82,8 +84,16 @@ int run_sync_and_build(const SyncOptions& options) {
   inputs.jobs = options.jobs;
   inputs.config = &config;
   inputs.action_override = options.action;
+  std::vector<std::string> input_changes;
   if (options.update_inputs) {
     inputs.repack_with_update = [&](const InputUpdate& update) {
+      // One build node's lock is built everywhere: it may move revisions, never redirect an input.
+      const auto flake_dir = config.source_dir / config.flake;
+      input_changes = check_lock_update(read_whole_file(flake_dir / "flake.lock").value_or(""), update.flake_lock,
+                                        read_whole_file(flake_dir / "flake.nix").value_or(""));
+      for (const auto& change : input_changes) {
+        view->on_message("input " + change);
+      }
       auto repacked = pack_with_flake_lock(sources, config.flake, update.flake_lock);
       remember_tarball(repacked, say);
       return repacked;
@@ -116,6 +126,7 @@ int run_sync_and_build(const SyncOptions& options) {
   auto report = recorder.finish(outcome.source_hash, action, config.file.string(), protocol::now_seconds());
   report.skipped_reason = outcome.skipped;
   report.flake_lock = outcome.flake_lock;
+  report.input_changes = input_changes;
   if (!logs.problem().empty()) {
     view->on_message("warning: node logs are incomplete: " + logs.problem());
   }

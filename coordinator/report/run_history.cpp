@@ -209,6 +209,9 @@ std::string format_run_details(const RunReport& report, const fs::path& logs_dir
   }
   if (!report.flake_lock.empty()) {
     text += "inputs updated: the new flake.lock is in the report's \"flakeLock\" field\n";
+    for (const auto& change : report.input_changes) {
+      text += "  " + printable(change) + "\n";
+    }
   }
   for (const auto& [name, outcome] : report.nodes) {
     text += "\n" + printable(name) + "  " + printable(outcome.result);

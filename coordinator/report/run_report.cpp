@@ -199,6 +199,9 @@ json to_json(const RunReport& report) {
   if (!report.flake_lock.empty()) {
     result["flakeLock"] = report.flake_lock;
   }
+  if (!report.input_changes.empty()) {
+    result["inputChanges"] = report.input_changes;
+  }
   if (!report.notify_error.empty()) {
     result["notifyError"] = report.notify_error;
   }
@@ -217,6 +220,14 @@ RunReport report_from_json(const json& object) {
   report.skipped_reason = top.string("skipped");
   report.flake_lock = top.string("flakeLock");
   report.notify_error = top.string("notifyError");
+  if (object.contains("inputChanges")) {
+    for (const auto& change : top.container("inputChanges", /*want_array=*/true, /*required=*/false)) {
+      if (!change.is_string()) {
+        throw Error("run report: inputChanges should hold strings, got " + std::string(change.type_name()));
+      }
+      report.input_changes.push_back(change.get<std::string>());
+    }
+  }
   const json& nodes = top.container("nodes", /*want_array=*/false, /*required=*/true);
   for (const auto& [name, value] : nodes.items()) {
     Reader node(value, "nodes." + name);

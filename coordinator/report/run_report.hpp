@@ -84,6 +84,7 @@ struct RunReport {
   std::vector<TransferRecord> transfers;
   std::string skipped_reason;  // non-empty: the run was skipped on purpose (--skip-unchanged)
   std::string flake_lock;      // the flake.lock this run built with, when --update-inputs made it
+  std::vector<std::string> input_changes;  // what --update-inputs moved, one line per input
   std::string notify_error;    // why the --notify command failed, when it did
 
   // Bytes the laptop sent: the sum of the bytes of the transfers from "laptop".
@@ -99,7 +100,8 @@ struct RunReport {
 // The report shape the README documents: "run", "source", "action", "configFile", "started",
 // "finished", "durationSeconds", "transfers", "uploadedBytes", "exitCode", and per node
 // "result", "builtOn", "storePath", "phases", "error", "logTail", for a node that moved "moves":
-// [{"from", "to", "reason"}]; when set, "skipped" (the reason), "flakeLock", "notifyError", and
+// [{"from", "to", "reason"}]; when set, "skipped" (the reason), "flakeLock", "inputChanges",
+// "notifyError", and
 // per node "previousPath" and "closureDiff".
 // Durations are rounded to milliseconds.
 nlohmann::json to_json(const RunReport& report);

@@ -168,6 +168,9 @@ test_update_inputs_records_the_new_lock() {
   fleet sync-and-build -c "$dir/fleet.json" --on t1,t3 --unattended --update-inputs --report "$LAB_SCRATCH/in1.json" \
     >"$LAB_SCRATCH/in1.out" 2>&1 || fail "first run failed: $(cat "$LAB_SCRATCH/in1.out")"
   expect_contains "$(jq -r .flakeLock "$LAB_SCRATCH/in1.json")" '"extra"'
+  # The new input is named in the report; nixpkgs-lib follows flake.nix's new reference.
+  expect_contains "$(jq -r '.inputChanges | join("|")' "$LAB_SCRATCH/in1.json")" "extra: new, path:$extra"
+  expect_contains "$(jq -r '.inputChanges | join("|")' "$LAB_SCRATCH/in1.json")" "nixpkgs-lib: github:nix-community/nixpkgs.lib de42d44212d2, as flake.nix now says"
   grep -q '"extra"' "$dir/flake.lock" && fail "the laptop's flake.lock was modified"
   first=$(jq -r .source "$LAB_SCRATCH/in1.json")
   # Unchanged inputs: the updated source hashes the same, so the run is skipped.
