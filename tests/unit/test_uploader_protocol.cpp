@@ -16,6 +16,29 @@ TEST_CASE("events round-trip through one JSON line") {
   CHECK(parse_event_line(line) == event);
 }
 
+TEST_CASE("an event too long for one line keeps its verdict: the message's tail and the small fields") {
+  using namespace fleet::protocol;
+  std::string log;
+  for (int i = 0; log.size() < (1 << 20); ++i) {
+    log += "building line " + std::to_string(i) + " \"quoted\" \x01\n";
+  }
+  log += "error: builder for '/nix/store/x.drv' failed with exit code 1";
+  Event event{1.5, "t1", Phase::build, Status::fail, log, {{"drvPath", "/nix/store/x.drv"}, {"huge", std::string(5000, 'x')}}};
+  const std::string line = to_json_line(event);
+  CHECK(line.size() <= k_max_event_line);
+  Event parsed = parse_event_line(line);
+  CHECK(parsed.status == Status::fail);
+  CHECK(parsed.node == "t1");
+  CHECK(parsed.msg.rfind("building line 0 ", 0) == 0);
+  CHECK_THAT(parsed.msg, Catch::EndsWith("failed with exit code 1"));
+  CHECK_THAT(parsed.msg, Catch::Contains(" bytes cut] …"));
+  CHECK(parsed.extra.value("drvPath", "") == "/nix/store/x.drv");
+  CHECK_FALSE(parsed.extra.contains("huge"));
+  // A short event is sent as it is.
+  Event small{1.5, "t1", Phase::build, Status::ok, "done", {{"huge", std::string(5000, 'x')}}};
+  CHECK(parse_event_line(to_json_line(small)) == small);
+}
+
 TEST_CASE("hostile event lines are rejected with the line quoted") {
   CHECK_THROWS_WITH(parse_event_line("not json"), Catch::Contains("'not json'"));
   CHECK_THROWS_WITH(parse_event_line("[1,2]"), Catch::Contains("expected a JSON object"));

@@ -4,7 +4,9 @@
 #include "uploader/base/enum_names.hpp"
 #include "uploader/base/error.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <utility>
 
 namespace fleet::protocol {
@@ -57,7 +59,9 @@ std::optional<Status> parse_status(std::string_view text) {
   return k_status_names.parse(text);
 }
 
-std::string to_json_line(const Event& event) {
+namespace {
+
+std::string unbounded_json_line(const Event& event) {
   nlohmann::json object = event.extra.is_object() ? event.extra : nlohmann::json::object();
   object["ts"] = event.ts;
   object["node"] = event.node;
@@ -66,6 +70,37 @@ std::string to_json_line(const Event& event) {
   object["msg"] = event.msg;
   // Invalid UTF-8 from a build log must not make the writer throw.
   return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Extra fields larger than this are dropped from an event too long to send.
+constexpr std::size_t k_max_kept_extra = 1024;
+
+}  // namespace
+
+std::string to_json_line(const Event& event) {
+  std::string line = unbounded_json_line(event);
+  if (line.size() <= k_max_event_line) {
+    return line;
+  }
+  // The reader refuses longer lines, and the event may carry a node's verdict: shrink it.
+  Event fitted = event;
+  if (fitted.extra.is_object()) {
+    for (auto it = fitted.extra.begin(); it != fitted.extra.end();) {
+      it = it.value().dump().size() > k_max_kept_extra ? fitted.extra.erase(it) : std::next(it);
+    }
+  }
+  // A log's end says why it failed, so the message keeps a little of its head and most of its
+  // tail. Escaping can make the JSON longer than the text, hence the loop.
+  const std::string& msg = event.msg;
+  std::size_t keep = std::min(msg.size(), k_max_event_line / 2);
+  for (line = unbounded_json_line(fitted); line.size() > k_max_event_line && keep > 0; keep /= 2) {
+    const std::size_t head = keep / 8;
+    const std::size_t tail = keep - head;
+    fitted.msg = msg.substr(0, head) + "\n… [" + std::to_string(msg.size() - keep) + " bytes cut] …\n" +
+                 msg.substr(msg.size() - tail);
+    line = unbounded_json_line(fitted);
+  }
+  return line;
 }
 
 Event parse_event_line(std::string_view line) {

@@ -35,7 +35,10 @@ struct Event {
 // Longest event line the coordinator accepts; anything longer is a protocol error.
 inline constexpr std::size_t k_max_event_line = 64 * 1024;
 
-// Serialises an event as one line of JSON without the trailing newline.
+// Serialises an event as one line of JSON without the trailing newline, at most
+// k_max_event_line bytes: from a longer one, extra fields over 1 KiB are dropped and the middle
+// of `msg` is cut (its head and its tail, which says how a log ended, are kept, with how much
+// was cut between them).
 std::string to_json_line(const Event& event);
 
 // Parses one line from an agent. Throws ProtocolError naming what is wrong and quoting (a
