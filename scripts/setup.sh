@@ -12,6 +12,7 @@ packages=(
   sudo # visudo checks the output of fleet-builder sudoers
   curl # scripts/nixpkgs-lib fetches the nixpkgs lib the module tests evaluate with
   rsync # scripts/bench-deploy only
+  clang libclang-rt-14-dev # scripts/fuzz: clang's libFuzzer and sanitizer runtimes
 )
 missing=()
 for p in "${packages[@]}"; do
