@@ -334,6 +334,13 @@ FleetConfig load_fleet_config(const fs::path& file) {
     }
     fail_config(file.string(), "line " + std::to_string(line) + ", column " + std::to_string(column),
                 "invalid JSON: " + detail, "fix the syntax (strict JSON: no comments, no trailing commas)");
+  } catch (const json::out_of_range& error) {
+    // A number too large for a double ("1e400"): nlohmann gives no position for it.
+    std::string detail = error.what();
+    if (auto bracket = detail.find("] "); bracket != std::string::npos) {
+      detail = detail.substr(bracket + 2);
+    }
+    fail_config(file.string(), "", "invalid JSON: " + detail, "write a smaller number (JSON numbers here must fit in 64 bits)");
   }
   json::sax_parse(text, &duplicates);
   if (!duplicates.duplicate().empty()) {

@@ -296,6 +296,15 @@ TEST_CASE("malformed fleet.json files give golden error messages") {
   }
 }
 
+TEST_CASE("a number too large for JSON's 64 bits is a configuration error, not an internal one") {
+  // Found by tests/fuzz/fuzz_config: nlohmann reports it as out_of_range, not as a parse error.
+  CHECK(load_error(R"({"version": 1, "evalMemoryMB": 8e27646336})") ==
+        "fleet.json: invalid JSON: number overflow parsing '8e27646336'; write a smaller number (JSON numbers "
+        "here must fit in 64 bits)\n");
+  CHECK(load_error("8e27646336{") == "fleet.json: invalid JSON: number overflow parsing '8e27646336'; write a "
+                                     "smaller number (JSON numbers here must fit in 64 bits)\n");
+}
+
 TEST_CASE("an unreadable fleet.json names the file") {
   CHECK_THROWS_AS(load_fleet_config("/nonexistent/fleet.json"), ConfigError);
   CHECK_THROWS_WITH(load_fleet_config("/nonexistent/fleet.json"),
