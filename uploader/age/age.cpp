@@ -63,9 +63,8 @@ Bytes decrypt(std::string_view file, const std::vector<Identity>& identities) {
   if (!file_key) {
     // A file with none of the stanza types fleet reads was made for keys fleet cannot hold (age's
     // post-quantum mlkem768x25519, a plugin): say so rather than blame the user's keys.
-    bool readable = std::any_of(header.stanzas.begin(), header.stanzas.end(), [](const Stanza& stanza) {
-      return stanza.type == "X25519" || stanza.type == "ssh-ed25519";
-    });
+    bool readable = std::any_of(header.stanzas.begin(), header.stanzas.end(),
+                                [](const Stanza& stanza) { return is_readable_stanza_type(stanza.type); });
     if (!readable && !header.stanzas.empty()) {
       std::string types;
       for (const auto& stanza : header.stanzas) {
@@ -99,7 +98,7 @@ std::vector<StanzaInfo> inspect(std::string_view file) {
   std::vector<StanzaInfo> out;
   for (const auto& stanza : parse_header(binary).stanzas) {
     StanzaInfo info{stanza.type, {}};
-    if (stanza.type == "ssh-ed25519" && !stanza.args.empty()) {
+    if (stanza.type == k_ssh_ed25519_stanza && !stanza.args.empty()) {
       info.ssh_tag = stanza.args[0];
     }
     out.push_back(std::move(info));

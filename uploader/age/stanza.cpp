@@ -82,14 +82,14 @@ Stanza wrap_file_key(std::string_view file_key, const Recipient& recipient) {
     shared = x25519(esk, recipient.public_key);
     salt += recipient.public_key;
     label = k_x25519_label;
-    stanza.type = "X25519";
+    stanza.type = k_x25519_stanza;
     stanza.args = {base64_encode_raw(epk)};
   } else {
     Bytes point = montgomery(recipient.public_key);
     shared = x25519(ssh_tweak(recipient.ssh_blob), x25519(esk, point));
     salt += point;
     label = k_ssh_label;
-    stanza.type = "ssh-ed25519";
+    stanza.type = k_ssh_ed25519_stanza;
     stanza.args = {recipient.ssh_tag(), base64_encode_raw(epk)};
   }
   Bytes wrap_key = hkdf_sha256(shared, salt, label, 32);
@@ -100,11 +100,15 @@ Stanza wrap_file_key(std::string_view file_key, const Recipient& recipient) {
   return stanza;
 }
 
+bool is_readable_stanza_type(std::string_view type) {
+  return type == k_x25519_stanza || type == k_ssh_ed25519_stanza;
+}
+
 std::optional<Bytes> unwrap_file_key(const Stanza& stanza, const Identity& identity) {
   Bytes shared;
   Bytes salt;
   std::string label;
-  if (stanza.type == "X25519") {
+  if (stanza.type == k_x25519_stanza) {
     // Both kinds of identity hold an X25519 scalar; for an ssh key it is the sops-nix
     // (ssh-to-age) conversion, so such files open with the host key too.
     check_shape(stanza, 1);
@@ -117,7 +121,7 @@ std::optional<Bytes> unwrap_file_key(const Stanza& stanza, const Identity& ident
     shared = x25519(identity.x25519_secret, epk);
     salt = epk + own;
     label = k_x25519_label;
-  } else if (stanza.type == "ssh-ed25519") {
+  } else if (stanza.type == k_ssh_ed25519_stanza) {
     check_shape(stanza, 2);
     if (identity.kind != KeyKind::ssh_ed25519) {
       return std::nullopt;
