@@ -29,14 +29,6 @@ void limit_data(std::optional<std::uint64_t> memory_limit_mb) {
 
 }  // namespace
 
-std::string inventory_attribute(protocol::InventoryKind kind) {
-  return kind == protocol::InventoryKind::colmena ? "colmenaHive" : "fleet.nodes";
-}
-
-std::string inventory_nodes_path(protocol::InventoryKind kind) {
-  return kind == protocol::InventoryKind::colmena ? "colmenaHive.deploymentConfig" : "fleet.nodes";
-}
-
 std::string inventory_apply(protocol::InventoryKind kind) {
   if (kind == protocol::InventoryKind::fleet) {
     return "nodes: nodes";
@@ -90,7 +82,7 @@ std::optional<std::pair<std::string, std::string>> failing_node(const InventoryE
     message += "(" + std::to_string(failing.size() - 1) + " more node" + (failing.size() > 2 ? "s" : "") +
                " of the inventory fail too)\n";
   }
-  return std::make_pair(inventory_nodes_path(kind) + "." + first, message);
+  return std::make_pair(protocol::inventory_nodes_path(kind) + "." + first, message);
 }
 
 }  // namespace
@@ -99,7 +91,7 @@ void run_inventory(const std::string& hash, const std::string& flake, protocol::
                    int timeout_seconds, std::optional<std::uint64_t> memory_limit_mb, const AgentPaths& paths,
                    std::ostream& out) {
   const auto flake_dir = SourceStore(paths.state_dir).flake_dir(hash, flake);
-  const InventoryEval eval{nix, "path:" + flake_dir.string() + "#" + inventory_attribute(kind), timeout_seconds};
+  const InventoryEval eval{nix, "path:" + flake_dir.string() + "#" + protocol::inventory_attribute(kind), timeout_seconds};
   limit_data(memory_limit_mb);
   auto result = eval(inventory_apply(kind));
   auto value = nlohmann::json::parse(result.out, nullptr, false);
@@ -107,7 +99,7 @@ void run_inventory(const std::string& hash, const std::string& flake, protocol::
     out << nlohmann::json{{"inventory", value}}.dump() << '\n' << std::flush;
     return;
   }
-  std::string where = inventory_attribute(kind);
+  std::string where = protocol::inventory_attribute(kind);
   std::string why = "failed";
   std::string message = result.err_tail;
   if (result.timed_out) {

@@ -13,13 +13,7 @@
 
 namespace fleet::builder {
 
-// The flake attribute holding the inventory: fleet.nodes or colmenaHive.
-std::string inventory_attribute(protocol::InventoryKind kind);
-
-// Where the nodes are in it, for messages: fleet.nodes or colmenaHive.deploymentConfig.
-std::string inventory_nodes_path(protocol::InventoryKind kind);
-
-// The nix function applied to it: fleet's nodes are read as they are; of a Colmena hive, each
+// The nix function applied to protocol::inventory_attribute(kind): fleet's nodes are read as they are; of a Colmena hive, each
 // node's {deployment, system}: its deploymentConfig with the keys' names only (their contents are
 // plaintext secrets and never leave this host) and its nixpkgs.hostPlatform or nixpkgs.system.
 std::string inventory_apply(protocol::InventoryKind kind);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/commands/commands.hpp"
 #include "coordinator/commands/loaded_selection.hpp"
-#include "coordinator/config/colmena_hive.hpp"
 #include "uploader/base/process.hpp"
 
 #include <nlohmann/json.hpp>
@@ -42,8 +41,10 @@ int run_import_command(const ImportOptions& options) {
   auto file = options.config_file.empty() ? find_fleet_config(std::filesystem::current_path())
                                           : std::filesystem::path(options.config_file);
   auto config = load_fleet_config(file);
-  auto fetched = fetch_config_inventory(config, protocol::InventoryKind::colmena);
-  auto hive = from_colmena_hive(fetched.value, (config.source_dir / config.flake / "flake.nix").lexically_normal().string());
+  const auto kind = protocol::InventoryKind::colmena;
+  auto warn = [](const std::string& text) { std::cerr << "fleet: " << text << '\n'; };
+  auto fetched = fetch_config_inventory(config, kind, pack_config_source(config, warn).packed);
+  auto hive = declared_inventory(config, kind, fetched.value);
   for (const auto& [name, why] : hive.refused) {
     std::cerr << "fleet: " << name << " is left out: " << why << '\n';
   }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/commands/loaded_selection.hpp"
 
-#include "coordinator/cache/pack_cache.hpp"
 #include "coordinator/config/selector.hpp"
 #include "coordinator/plan/delegation_planner.hpp"
 #include "coordinator/run/flake_inventory.hpp"
@@ -35,14 +34,16 @@ std::filesystem::path inventory_cache_dir() {
 
 }  // namespace
 
-FetchedInventory fetch_config_inventory(const FleetConfig& config, protocol::InventoryKind kind) {
-  auto sources = tarball::collect_sources(config.source_dir, config.exclude);
-  auto packed = pack_with_default_cache(sources, say).packed;
+PackOutcome pack_config_source(const FleetConfig& config, const std::function<void(const std::string&)>& warn) {
+  return pack_with_default_cache(tarball::collect_sources(config.source_dir, config.exclude), warn);
+}
+
+FetchedInventory fetch_config_inventory(const FleetConfig& config, protocol::InventoryKind kind,
+                                        const tarball::PackedTarball& packed) {
   ssh::SshOptions ssh;
   ssh.connect_timeout_seconds = config.run.timeouts.connect;
   auto fetched = fetch_inventory(config, kind, packed, cached_tar, ssh_agent_links(ssh), inventory_cache_dir(), say);
-  std::string attribute = kind == protocol::InventoryKind::colmena ? "colmenaHive" : "fleet.nodes";
-  say("inventory " + attribute + " of source " + packed.content_hash.substr(0, 12) +
+  say("inventory " + protocol::inventory_attribute(kind) + " of source " + packed.content_hash.substr(0, 12) +
       (fetched.from_cache ? ": unchanged, from the cache (evaluated on " + fetched.builder + " in " +
                                 seconds_text(fetched.seconds) + ")"
                           : ": evaluated on " + fetched.builder + " in " + seconds_text(fetched.seconds)));
@@ -51,9 +52,10 @@ FetchedInventory fetch_config_inventory(const FleetConfig& config, protocol::Inv
 
 namespace {
 
-// Merges the flake's inventory into `config`; returns the upload its evaluation needed, if any.
-std::optional<TransferRecord> add_inventory(FleetConfig& config) {
-  auto fetched = fetch_config_inventory(config, *config.inventory);
+// Merges the flake's inventory in the source `packed` into `config`; returns the upload its
+// evaluation needed, if any.
+std::optional<TransferRecord> add_inventory(FleetConfig& config, const tarball::PackedTarball& packed) {
+  auto fetched = fetch_config_inventory(config, *config.inventory, packed);
   auto declared = declared_inventory(config, *config.inventory, fetched.value);
   merge_inventory(config, declared);
   for (const auto& [name, why] : config.refused_nodes) {
@@ -70,9 +72,10 @@ std::optional<TransferRecord> add_inventory(FleetConfig& config) {
 LoadedSelection load_selection(const SelectionOptions& options) {
   auto file = options.config_file.empty() ? find_fleet_config(std::filesystem::current_path())
                                           : std::filesystem::path(options.config_file);
-  LoadedSelection loaded{load_fleet_config(file), {}, {}, {}};
+  LoadedSelection loaded{load_fleet_config(file), {}, {}, {}, {}};
   if (loaded.config.inventory) {
-    loaded.inventory_upload = add_inventory(loaded.config);
+    loaded.pack = pack_config_source(loaded.config, say);
+    loaded.inventory_upload = add_inventory(loaded.config, loaded.pack->packed);
   }
   loaded.nodes = select_nodes(loaded.config, options.on);
   loaded.plan = plan_deployment(loaded.config, loaded.nodes);

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "coordinator/cache/pack_cache.hpp"
 #include "coordinator/commands/commands.hpp"
 #include "coordinator/config/fleet_config.hpp"
 #include "coordinator/plan/deploy_plan.hpp"
 #include "coordinator/run/flake_inventory.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,15 +21,23 @@ struct LoadedSelection {
   FleetConfig config;
   std::vector<std::string> nodes;
   DeployPlan plan;
-  std::optional<TransferRecord> inventory_upload;  // the source sent to evaluate the inventory
+  // With an inventory: the source as packed to evaluate it, which the run then builds (so both
+  // see the same tree), and its upload when the builder did not hold it yet.
+  std::optional<PackOutcome> pack;
+  std::optional<TransferRecord> inventory_upload;
 };
 
 // Throws ConfigError (exit 2) for a missing or invalid fleet.json or inventory, or an empty
 // selection; NodeError when no builder could evaluate the inventory.
 LoadedSelection load_selection(const SelectionOptions& options);
 
-// The inventory of `kind` of the config's flake in the source as it is now: cached, or evaluated
-// on a builder (fetch_inventory); says on stderr where it came from.
-FetchedInventory fetch_config_inventory(const FleetConfig& config, protocol::InventoryKind kind);
+// The config's source as every command packs it (through the pack cache); `say` hears why the
+// cache could not be used.
+PackOutcome pack_config_source(const FleetConfig& config, const std::function<void(const std::string&)>& say);
+
+// The inventory of `kind` of the config's flake in the source `packed`: cached, or evaluated on a
+// builder (fetch_inventory); says on stderr where it came from.
+FetchedInventory fetch_config_inventory(const FleetConfig& config, protocol::InventoryKind kind,
+                                        const tarball::PackedTarball& packed);
 
 }  // namespace fleet::coordinator

@@ -68,7 +68,8 @@ int run_sync_and_build(const SyncOptions& options) {
 
   auto sources = tarball::collect_sources(config.source_dir, config.exclude);
   auto say = [&](const std::string& text) { view->on_message(text); };
-  auto pack = pack_with_default_cache(sources, say);
+  // With an inventory the source was packed already: the run builds the tree it was read from.
+  auto pack = loaded.pack ? std::move(*loaded.pack) : pack_with_default_cache(sources, say);
   auto packed = std::move(pack.packed);
   view->on_message("packed " + std::to_string(packed.file_count) + " files: " + format_bytes(packed.compressed.size()) +
                    " (source " + packed.content_hash.substr(0, 12) + (pack.from_cache ? ", unchanged: from the cache" : "") +

@@ -3,6 +3,7 @@
 
 #include "coordinator/config/config_reader.hpp"
 #include "coordinator/config/value_checks.hpp"
+#include "uploader/protocol/inventory.hpp"
 
 #include <map>
 #include <vector>
@@ -12,7 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* k_path = "colmenaHive.deploymentConfig";
+const std::string k_path = protocol::inventory_nodes_path(protocol::InventoryKind::colmena);
 
 // Colmena options fleet does not carry over, with their Colmena defaults (a value equal to the
 // default is not worth a note) and what to do instead.

@@ -126,7 +126,7 @@ DeclaredInventory declared_inventory(const FleetConfig& config, protocol::Invent
   }
   DeclaredInventory inventory;
   inventory.file = file;
-  inventory.path = "fleet.nodes";
+  inventory.path = protocol::inventory_nodes_path(kind);
   inventory.nodes = value;
   return inventory;
 }

@@ -17,4 +17,12 @@ std::optional<InventoryKind> parse_inventory_kind(std::string_view text) {
   return std::nullopt;
 }
 
+std::string inventory_attribute(InventoryKind kind) {
+  return kind == InventoryKind::colmena ? "colmenaHive" : "fleet.nodes";
+}
+
+std::string inventory_nodes_path(InventoryKind kind) {
+  return kind == InventoryKind::colmena ? "colmenaHive.deploymentConfig" : "fleet.nodes";
+}
+
 }  // namespace fleet::protocol

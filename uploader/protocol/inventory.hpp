@@ -18,4 +18,10 @@ std::string to_string(InventoryKind kind);
 // The kind spelled `text`, or nullopt.
 std::optional<InventoryKind> parse_inventory_kind(std::string_view text);
 
+// The flake attribute the agent evaluates: fleet.nodes or colmenaHive.
+std::string inventory_attribute(InventoryKind kind);
+
+// Where the nodes are in it, as messages name them: fleet.nodes or colmenaHive.deploymentConfig.
+std::string inventory_nodes_path(InventoryKind kind);
+
 }  // namespace fleet::protocol
