@@ -14,7 +14,7 @@ namespace fleet::coordinator {
 // agent shares are the protocol's (uploader/protocol/job.hpp).
 struct PhaseTimeouts {
   int connect = protocol::k_default_connect_timeout;    // one SSH connection attempt, from the laptop or a build node
-  int upload = 600;                                     // the receiver answering an upload
+  int upload = 600;                                     // one upload, greeting to verdict
   int inventory = 600;                                  // evaluating an inventory in the flake
   int build = protocol::k_default_build_timeout;        // evaluation, and the build of a location's targets
   int copy = protocol::k_default_copy_timeout;          // copying one closure to its target

@@ -30,6 +30,12 @@ bool is_transient(const ssh::SshError& error) {
          error.kind() == ssh::SshFailure::timed_out;
 }
 
+// What is left of `deadline`, at least a second, as an SshSession::exec limit.
+std::chrono::seconds left_until(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::ceil<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::seconds{1});
+}
+
 // Collects a channel's stderr, one line after another, for error messages.
 struct StderrText {
   std::string text;
@@ -78,9 +84,10 @@ void SshAgentLink::connect(const NoteSink& on_retry) {
 
 AgentVersion SshAgentLink::version() {
   StderrText err;
-  auto channel = m_session->exec(std::string(k_agent) + " version --json", err.sink());
+  auto channel = m_session->exec(std::string(k_agent) + " version --json",
+                                 std::chrono::seconds{m_location.run.timeouts.connect}, err.sink());
   channel->send_eof();
-  auto line = channel->read_line(protocol::k_max_version_answer, std::chrono::seconds{m_location.run.timeouts.connect});
+  auto line = channel->read_line(protocol::k_max_version_answer);
   auto status = channel->wait_exit();
   if (status.code == 127) {
     throw missing_agent_error(m_session->describe());
@@ -98,8 +105,10 @@ AgentVersion SshAgentLink::version() {
 
 TransferRecord SshAgentLink::upload(transfer::PayloadCache& payloads) {
   StderrText err;
-  auto channel = m_session->exec(std::string(k_agent) + " receive --hash " + payloads.hash(), err.sink());
-  auto hello_line = channel->read_line(k_answer_line, std::chrono::seconds{m_location.run.timeouts.upload});
+  // One limit for the whole upload, so a receiver that stops reading cannot hold the run.
+  auto channel = m_session->exec(std::string(k_agent) + " receive --hash " + payloads.hash(),
+                                 std::chrono::seconds{m_location.run.timeouts.upload}, err.sink());
+  auto hello_line = channel->read_line(k_answer_line);
   transfer::ReceiveHello hello;
   try {
     hello = transfer::parse_receive_hello(hello_line.value_or(""));
@@ -136,7 +145,10 @@ transfer::RelayDestination SshAgentLink::address() const {
 
 std::vector<transfer::RelayOutcome> SshAgentLink::relay(const std::string& hash, const transfer::RelayRequest& request) {
   StderrText err;
-  auto channel = m_session->exec(std::string(k_agent) + " relay --hash " + hash, err.sink());
+  // Every destination has its own time limit on the relaying node, all running at once; this
+  // bounds a silent relay.
+  const auto bound = std::chrono::seconds{request.timeout + m_location.run.timeouts.connect + 60};
+  auto channel = m_session->exec(std::string(k_agent) + " relay --hash " + hash, bound, err.sink());
   channel->write(transfer::to_json(request).dump());
   channel->send_eof();
   auto named = [&](const std::string& name) {
@@ -144,9 +156,7 @@ std::vector<transfer::RelayOutcome> SshAgentLink::relay(const std::string& hash,
                        [&](const transfer::RelayDestination& d) { return d.name == name; });
   };
   std::vector<transfer::RelayOutcome> outcomes;
-  // Every destination has its own time limit on the relaying node; this bounds a silent one.
-  const auto bound = std::chrono::seconds{request.timeout + m_location.run.timeouts.connect + 60};
-  while (auto line = channel->read_line(k_answer_line, bound)) {
+  while (auto line = channel->read_line(k_answer_line)) {
     try {
       auto outcome = transfer::parse_relay_outcome(*line);
       if (named(outcome.to)) {
@@ -176,9 +186,9 @@ InputUpdate SshAgentLink::update_inputs(const std::string& hash, const std::stri
                         shell_quote(flake) + " --timeout " + std::to_string(m_location.run.timeouts.build);
   command += nix_option_flags(nix_options);
   StderrText err;
-  auto channel = m_session->exec(command, err.sink());
+  auto channel = m_session->exec(command, std::chrono::seconds{m_location.run.timeouts.build + 60}, err.sink());
   channel->send_eof();
-  auto line = channel->read_line(4 << 20, std::chrono::seconds{m_location.run.timeouts.build + 60});
+  auto line = channel->read_line(4 << 20);
   auto status = channel->wait_exit();
   auto answer = nlohmann::json::parse(line.value_or(""), nullptr, false);
   if (status.code != 0 || !answer.is_object() || !answer.contains("flakeLock") || !answer["flakeLock"].is_string()) {
@@ -200,9 +210,9 @@ nlohmann::json SshAgentLink::inventory(const std::string& hash, const std::strin
                         " --kind " + protocol::to_string(kind) + " --timeout " + std::to_string(timeout);
   command += nix_option_flags(nix_options);
   StderrText err;
-  auto channel = m_session->exec(command, err.sink());
+  auto channel = m_session->exec(command, std::chrono::seconds{timeout + 60}, err.sink());
   channel->send_eof();
-  auto line = channel->read_line(k_max_inventory_answer, std::chrono::seconds{timeout + 60});
+  auto line = channel->read_line(k_max_inventory_answer);
   auto status = channel->wait_exit();
   if (status.code == to_int(ExitCode::usage)) {
     std::string text = err.text;
@@ -224,31 +234,21 @@ nlohmann::json SshAgentLink::inventory(const std::string& hash, const std::strin
 ssh::ExitStatus SshAgentLink::run_job(const protocol::BuildJob& job, const LineSink& on_event_line,
                                       const LineSink& on_stderr) {
   const auto bound = job_time_bound(job);
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  auto channel = m_session->exec(std::string(k_agent) + " build", on_stderr);
-  channel->write(protocol::to_json(job).dump());
-  channel->send_eof();
-  for (;;) {
-    auto left = std::chrono::ceil<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      throw ssh::SshError(ssh::SshFailure::timed_out, "the build job on " + m_session->describe() + " did not finish within " +
-                                                          std::to_string(bound.count()) + " s (the sum of fleet.json's timeouts for it)");
+  auto channel = m_session->exec(std::string(k_agent) + " build", bound, on_stderr);
+  try {
+    channel->write(protocol::to_json(job).dump());
+    channel->send_eof();
+    while (auto line = channel->read_line(1 << 20)) {
+      on_event_line(*line);
     }
-    std::optional<std::string> line;
-    try {
-      line = channel->read_line(1 << 20, left);
-    } catch (const ssh::SshError& e) {
-      if (e.kind() != ssh::SshFailure::timed_out) {
-        throw;
-      }
-      continue;  // the deadline check above names the bound
+    return channel->wait_exit();
+  } catch (const ssh::SshError& e) {
+    if (e.kind() != ssh::SshFailure::timed_out) {
+      throw;
     }
-    if (!line) {
-      break;
-    }
-    on_event_line(*line);
+    throw ssh::SshError(ssh::SshFailure::timed_out, "the build job on " + m_session->describe() + " did not finish within " +
+                                                        std::to_string(bound.count()) + " s (the sum of fleet.json's timeouts for it)");
   }
-  return channel->wait_exit();
 }
 
 std::string SshAgentLink::confirm(const std::string& id, std::chrono::seconds within) {
@@ -258,7 +258,7 @@ std::string SshAgentLink::confirm(const std::string& id, std::chrono::seconds wi
     try {
       auto session = ssh::SshSession::connect(m_location.ssh, m_options);
       StderrText err;
-      auto channel = session->exec(std::string(k_agent) + " confirm --id " + shell_quote(id), err.sink());
+      auto channel = session->exec(std::string(k_agent) + " confirm --id " + shell_quote(id), left_until(deadline), err.sink());
       channel->send_eof();
       channel->read_all(k_answer_line);
       auto status = channel->wait_exit();
@@ -278,7 +278,8 @@ std::string SshAgentLink::attach(const std::string& id, std::size_t from, std::c
   while (std::chrono::steady_clock::now() < deadline) {
     try {
       auto session = ssh::SshSession::connect(m_location.ssh, m_options);
-      auto channel = session->exec(std::string(k_agent) + " attach --id " + shell_quote(id) + " --from " + std::to_string(from));
+      auto channel = session->exec(std::string(k_agent) + " attach --id " + shell_quote(id) + " --from " + std::to_string(from),
+                                   left_until(deadline));
       channel->send_eof();
       while (auto line = channel->read_line()) {
         on_event_line(*line);

@@ -58,6 +58,9 @@ SshFailure failure_of(const std::function<void()>& action, std::string& message)
   return SshFailure::channel_failed;
 }
 
+// Long enough for anything these tests run; the deadline cases set their own.
+constexpr std::chrono::seconds k_within{60};
+
 long long ms_since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
@@ -74,7 +77,7 @@ TEST_CASE("exec returns stdout lines, stderr lines and the exit code", "[sshd]")
 
   std::vector<std::string> errors;
   start = Clock::now();
-  auto channel = session->exec("echo hi; echo err >&2; printf 'no newline'; exit 7",
+  auto channel = session->exec("echo hi; echo err >&2; printf 'no newline'; exit 7", k_within,
                                [&](std::string_view line) { errors.emplace_back(line); });
   CHECK(channel->read_line() == "hi");
   CHECK(channel->read_line() == "no newline");
@@ -102,7 +105,7 @@ TEST_CASE("32 MiB of stdin reach sha256sum intact", "[sshd]") {
   pclose(pipe);
 
   auto session = SshSession::connect(loopback(), options());
-  auto channel = session->exec("sha256sum");
+  auto channel = session->exec("sha256sum", k_within);
   auto start = Clock::now();
   channel->write(data);
   channel->send_eof();
@@ -116,23 +119,23 @@ TEST_CASE("32 MiB of stdin reach sha256sum intact", "[sshd]") {
 TEST_CASE("a chatty remote cannot deadlock a large write", "[sshd]") {
   require_sshd();
   auto session = SshSession::connect(loopback(), options());
-  auto channel = session->exec("cat");  // echoes everything while we are still writing
+  auto channel = session->exec("cat", k_within);  // echoes everything while we are still writing
   std::string data(8 << 20, 'x');
   channel->write(data);
   channel->send_eof();
   CHECK(channel->read_all().size() == data.size());
   CHECK(channel->wait_exit().code == 0);
 
-  auto limited = session->exec("head -c 100000 /dev/zero");
+  auto limited = session->exec("head -c 100000 /dev/zero", k_within);
   CHECK_THROWS_AS(limited->read_all(1000), ProtocolError);
-  auto long_line = session->exec("head -c 5000 /dev/zero | tr '\\0' a");
+  auto long_line = session->exec("head -c 5000 /dev/zero | tr '\\0' a", k_within);
   CHECK_THROWS_WITH(long_line->read_line(1000), Catch::Contains("exceeds the limit of 1000 bytes"));
 }
 
 TEST_CASE("a command killed by a signal reports the signal", "[sshd]") {
   require_sshd();
   auto session = SshSession::connect(loopback(), options());
-  auto channel = session->exec("echo before; kill -TERM $$; echo after");
+  auto channel = session->exec("echo before; kill -TERM $$; echo after", k_within);
   CHECK(channel->read_line() == "before");
   CHECK(channel->read_line() == std::nullopt);
   CHECK(channel->wait_exit() == ExitStatus{-1, "TERM"});
@@ -163,7 +166,7 @@ TEST_CASE("host keys are verified and known_hosts is never written", "[sshd]") {
   }
   SECTION("right pinned key works without known_hosts") {
     auto session = SshSession::connect(loopback(sshd().host_key()), options("empty_known_hosts"));
-    CHECK(session->exec("true")->wait_exit().code == 0);
+    CHECK(session->exec("true", k_within)->wait_exit().code == 0);
   }
   SECTION("known_hosts with the right key works") {
     CHECK_NOTHROW(SshSession::connect(loopback(), options()));
@@ -202,7 +205,7 @@ TEST_CASE("an ssh config alias resolves Hostname, Port, User, IdentityFile and U
   alias_options.config_file = sshd().path("ssh_config");  // known_hosts comes from the alias
   auto session = SshSession::connect(SshTarget{"fleet-alias", "", 0, ""}, alias_options);
   CHECK(session->describe() == "root@127.0.0.1:" + std::to_string(sshd().port()));
-  auto channel = session->exec("echo $USER");
+  auto channel = session->exec("echo $USER", k_within);
   CHECK(channel->read_line() == "root");
 }
 
@@ -213,7 +216,7 @@ TEST_CASE("two sessions work concurrently in two threads", "[sshd]") {
   auto work = [&](int index) {
     try {
       auto session = SshSession::connect(loopback(), options());
-      auto channel = session->exec("sleep 1; echo " + std::to_string(index));
+      auto channel = session->exec("sleep 1; echo " + std::to_string(index), k_within);
       results[static_cast<std::size_t>(index)] = channel->read_line().value_or("none");
     } catch (const std::exception& error) {
       results[static_cast<std::size_t>(index)] = error.what();
@@ -231,7 +234,7 @@ TEST_CASE("read_line honours its timeout and detects a silent peer", "[sshd]") {
   require_sshd();
   SECTION("timeout") {
     auto session = SshSession::connect(loopback(), options());
-    auto channel = session->exec("sleep 3");
+    auto channel = session->exec("sleep 3", k_within);
     auto start = Clock::now();
     std::string message;
     CHECK(failure_of([&] { channel->read_line(1024, std::chrono::seconds{1}); }, message) == SshFailure::timed_out);
@@ -243,7 +246,7 @@ TEST_CASE("read_line honours its timeout and detects a silent peer", "[sshd]") {
     quick.keepalive_interval_seconds = 1;
     quick.dead_peer_seconds = 3;
     auto session = SshSession::connect(loopback(), quick);
-    auto channel = session->exec("sleep 30");
+    auto channel = session->exec("sleep 30", k_within);
     // Freeze every process behind this connection (the daemon serves only this test now): TCP still acks, ssh stays silent.
     auto frozen = sshd().descendants();
     for (pid_t pid : frozen) {
@@ -259,4 +262,35 @@ TEST_CASE("read_line honours its timeout and detects a silent peer", "[sshd]") {
     CHECK(kind == SshFailure::connection_lost);
     CHECK(ms_since(start) < 8000);
   }
+}
+
+// A remote whose sshd still answers keepalives but which never reads, never writes or never
+// exits: the channel's limit ends every wait.
+TEST_CASE("no wait on a channel outlasts its limit", "[sshd]") {
+  require_sshd();
+  auto session = SshSession::connect(loopback(), options());
+  const auto limit = std::chrono::seconds{2};
+  std::string message;
+  auto start = Clock::now();
+  SECTION("write to a remote that never reads its stdin") {
+    auto channel = session->exec("exec sleep 30", limit);
+    const std::string data(32 << 20, 'x');  // far beyond any window and socket buffer
+    CHECK(failure_of([&] { channel->write(data); }, message) == SshFailure::timed_out);
+  }
+  SECTION("wait_exit for a remote that closes its output and hangs") {
+    auto channel = session->exec("echo started; exec >/dev/null 2>&1; exec sleep 30", limit);
+    CHECK(channel->read_all() == "started\n");  // its EOF comes at once
+    CHECK(failure_of([&] { channel->wait_exit(); }, message) == SshFailure::timed_out);
+  }
+  SECTION("wait_exit for a remote that never exits") {
+    auto channel = session->exec("exec sleep 30", limit);
+    CHECK(failure_of([&] { channel->wait_exit(); }, message) == SshFailure::timed_out);
+  }
+  SECTION("read_line without a timeout of its own") {
+    auto channel = session->exec("exec sleep 30", limit);
+    CHECK(failure_of([&] { channel->read_line(); }, message) == SshFailure::timed_out);
+  }
+  CHECK(message.find("limit of 2 s") != std::string::npos);
+  CHECK(ms_since(start) >= 1900);
+  CHECK(ms_since(start) < 6000);
 }

@@ -20,6 +20,8 @@ constexpr std::size_t k_read_chunk = 64 * 1024;
 constexpr std::size_t k_max_write = 256 * 1024;
 constexpr std::chrono::milliseconds k_slice{500};
 constexpr std::size_t k_max_stderr_line = 64 * 1024;
+// For a wait_step without a limit of its own: only the channel's deadline applies.
+constexpr auto k_channel_deadline = std::chrono::steady_clock::time_point::max();
 
 std::string quoted(const std::string& command) {
   constexpr std::size_t k_shown = 60;
@@ -43,8 +45,13 @@ void SshChannel::CallbacksFree::operator()(ssh_channel_callbacks_struct* callbac
   delete callbacks;
 }
 
-SshChannel::SshChannel(SshSession& session, std::string command, std::function<void(std::string_view)> on_stderr_line)
-    : m_session(session), m_command(std::move(command)), m_on_stderr_line(std::move(on_stderr_line)) {}
+SshChannel::SshChannel(SshSession& session, std::string command, std::chrono::seconds within,
+                       std::function<void(std::string_view)> on_stderr_line)
+    : m_session(session),
+      m_command(std::move(command)),
+      m_within(within),
+      m_deadline(Clock::now() + within),
+      m_on_stderr_line(std::move(on_stderr_line)) {}
 
 SshChannel::~SshChannel() {
   // libssh keeps a freed channel alive until the server closes it too, and would still call
@@ -138,14 +145,20 @@ bool SshChannel::drain() {
   return got;
 }
 
-void SshChannel::wait_step(std::chrono::steady_clock::time_point deadline, std::string_view doing) {
-  auto now = std::chrono::steady_clock::now();
+void SshChannel::wait_step(Clock::time_point deadline, std::string_view doing) {
+  auto now = Clock::now();
+  if (now >= m_deadline) {
+    throw SshError(SshFailure::timed_out, "timed out " + std::string(doing) + " " + quoted(m_command) + " on " +
+                                              m_session.describe() + ": it ran past its limit of " +
+                                              std::to_string(m_within.count()) + " s");
+  }
   if (now >= deadline) {
     throw SshError(SshFailure::timed_out, "timed out " + std::string(doing) + " " + quoted(m_command) + " on " +
                                               m_session.describe());
   }
+  deadline = std::min(deadline, m_deadline);
   m_session.check_alive(std::string(doing) + " " + quoted(m_command));
-  auto wait = std::min<std::chrono::steady_clock::duration>({k_slice, deadline - now, m_session.until_keepalive()});
+  auto wait = std::min<Clock::duration>({k_slice, deadline - now, m_session.until_keepalive()});
   m_session.wait_readable(std::chrono::duration_cast<std::chrono::milliseconds>(wait) + std::chrono::milliseconds(1));
 }
 
@@ -177,7 +190,6 @@ void SshChannel::flush_stderr() {
 }
 
 void SshChannel::write(std::string_view data) {
-  auto forever = std::chrono::steady_clock::time_point::max();
   while (!data.empty()) {
     drain();
     if (ssh_channel_is_closed(m_channel.get()) != 0 || ssh_channel_is_open(m_channel.get()) == 0) {
@@ -189,7 +201,7 @@ void SshChannel::write(std::string_view data) {
     // remote blocked on writing its stdout stops reading its stdin.
     uint32_t window = ssh_channel_window_size(m_channel.get());
     if (window == 0) {
-      wait_step(forever, "writing input to");
+      wait_step(k_channel_deadline, "writing input to");
       continue;
     }
     auto size = static_cast<uint32_t>(std::min<std::size_t>({data.size(), window, k_max_write}));
@@ -208,8 +220,7 @@ void SshChannel::send_eof() {
 }
 
 std::optional<std::string> SshChannel::read_line(std::size_t max_line, std::chrono::seconds timeout) {
-  auto deadline = timeout.count() > 0 ? std::chrono::steady_clock::now() + timeout
-                                      : std::chrono::steady_clock::time_point::max();
+  auto deadline = timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();
   for (;;) {
     std::size_t newline = m_stdout.find('\n', std::max(m_scan_pos, m_stdout_pos));
     std::size_t length = (newline == std::string::npos ? m_stdout.size() : newline) - m_stdout_pos;
@@ -242,7 +253,6 @@ std::optional<std::string> SshChannel::read_line(std::size_t max_line, std::chro
 }
 
 std::string SshChannel::read_all(std::size_t max_bytes) {
-  auto forever = std::chrono::steady_clock::time_point::max();
   for (;;) {
     if (buffered() > max_bytes) {
       throw fleet::ProtocolError("output of " + quoted(m_command) + " on " + m_session.describe() +
@@ -252,7 +262,7 @@ std::string SshChannel::read_all(std::size_t max_bytes) {
       break;
     }
     if (!drain() && !m_stdout_eof) {
-      wait_step(forever, "waiting for output of");
+      wait_step(k_channel_deadline, "waiting for output of");
     }
   }
   std::string rest = m_stdout.substr(m_stdout_pos);
@@ -263,7 +273,6 @@ std::string SshChannel::read_all(std::size_t max_bytes) {
 }
 
 ExitStatus SshChannel::wait_exit() {
-  auto forever = std::chrono::steady_clock::time_point::max();
   ssh_session s = m_session.handle();
   for (;;) {
     drain();
@@ -281,7 +290,7 @@ ExitStatus SshChannel::wait_exit() {
     if (ssh_is_connected(s) == 0) {
       m_session.throw_lost("waiting for " + quoted(m_command) + " to exit");
     }
-    wait_step(forever, "waiting for the exit of");
+    wait_step(k_channel_deadline, "waiting for the exit of");
   }
   flush_stderr();
   return m_exit.value_or(ExitStatus{});

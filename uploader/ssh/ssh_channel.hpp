@@ -37,6 +37,9 @@ public:
   SshChannel& operator=(const SshChannel&) = delete;
   ~SshChannel();  // closes and frees the channel; the remote command sees EOF/SIGHUP if still running
 
+  // Every wait below ends at the channel's deadline (SshSession::exec's `within`) at the latest,
+  // with SshError timed_out naming the limit.
+
   // Writes all of `data` to the remote stdin, blocking while the remote window is full; stdout
   // arriving meanwhile is buffered, so a chatty remote never deadlocks the upload. Throws
   // SshError connection_lost (session died, peer silent) or channel_failed (remote closed stdin).
@@ -48,7 +51,8 @@ public:
   // The next complete stdout line without '\n' (a last unterminated line is returned at EOF), or
   // std::nullopt at EOF. Waits in short slices with keepalives; throws SshError connection_lost
   // when the session dies or the peer is silent for dead_peer_seconds, SshError timed_out when
-  // `timeout` (0 = none) passes, and fleet::ProtocolError for a line longer than `max_line`.
+  // `timeout` (0 = only the channel's deadline) passes, and fleet::ProtocolError for a line
+  // longer than `max_line`.
   std::optional<std::string> read_line(std::size_t max_line = 1 << 20,
                                        std::chrono::seconds timeout = std::chrono::seconds{0});
 
@@ -69,12 +73,16 @@ private:
     void operator()(ssh_channel_callbacks_struct* callbacks) const noexcept;
   };
 
-  SshChannel(SshSession& session, std::string command, std::function<void(std::string_view)> on_stderr_line);
+  using Clock = std::chrono::steady_clock;
+
+  SshChannel(SshSession& session, std::string command, std::chrono::seconds within,
+             std::function<void(std::string_view)> on_stderr_line);
   void open();
   // Moves what libssh has for this channel into our buffers without waiting; true if data came.
   bool drain();
   // One wait step: returns when data may have arrived, a slice passed, or throws.
-  void wait_step(std::chrono::steady_clock::time_point deadline, std::string_view doing);
+  // `deadline` is one call's own; the channel's applies too.
+  void wait_step(Clock::time_point deadline, std::string_view doing);
   void feed_stderr(const char* data, std::size_t size);
   void flush_stderr();
   std::size_t buffered() const { return m_stdout.size() - m_stdout_pos; }
@@ -85,6 +93,8 @@ private:
 
   SshSession& m_session;
   std::string m_command;
+  std::chrono::seconds m_within;
+  Clock::time_point m_deadline;
   std::function<void(std::string_view)> m_on_stderr_line;
   // Declared before m_channel so the channel is freed before its callbacks.
   std::unique_ptr<ssh_channel_callbacks_struct, CallbacksFree> m_callbacks;

@@ -308,9 +308,9 @@ void SshSession::authenticate() {
                      "into ssh-agent or name it with IdentityFile in ~/.ssh/config.");
 }
 
-std::unique_ptr<SshChannel> SshSession::exec(const std::string& command,
+std::unique_ptr<SshChannel> SshSession::exec(const std::string& command, std::chrono::seconds within,
                                              std::function<void(std::string_view)> on_stderr_line) {
-  std::unique_ptr<SshChannel> channel(new SshChannel(*this, command, std::move(on_stderr_line)));
+  std::unique_ptr<SshChannel> channel(new SshChannel(*this, command, within, std::move(on_stderr_line)));
   channel->open();
   return channel;
 }

@@ -34,8 +34,10 @@ public:
 
   // Starts `command` through the remote user's shell on a new exec channel. Lines the remote
   // writes to stderr go to `on_stderr_line` from the calling thread, during channel calls.
-  // Throws SshError channel_failed or connection_lost.
-  std::unique_ptr<SshChannel> exec(const std::string& command,
+  // No call on the channel waits past `within` from now: a remote that stops reading its stdin,
+  // never writes or never exits while its sshd still answers keepalives ends in SshError
+  // timed_out. Throws SshError channel_failed or connection_lost.
+  std::unique_ptr<SshChannel> exec(const std::string& command, std::chrono::seconds within,
                                    std::function<void(std::string_view)> on_stderr_line = {});
 
   // "user@host:port" as resolved through the ssh config.
