@@ -71,7 +71,7 @@ std::string JobFeed::stderr_tail(std::size_t i) const {
 // before it keeps its new configuration; a late confirmation means a rollback.
 void JobFeed::confirm(std::size_t i, const std::string& node, const std::string& id, int timeout) {
   AgentLink* link = m_state.runs[i]->link.get();
-  m_state.loop.offload(RunLoop::Pool::follow_ups, [this, i, link, node, id, timeout]() -> RunLoop::Continuation {
+  m_state.loop.offload(RunLoop::Pool::confirmations, [this, i, link, node, id, timeout]() -> RunLoop::Continuation {
     std::string outcome;
     try {
       outcome = link->confirm(id, std::chrono::seconds{timeout});
@@ -95,7 +95,7 @@ bool JobFeed::reattach(std::size_t i, const std::vector<std::string>& open, cons
     m_state.emit(i, node, Phase::activate, Status::progress,
                  "connection lost during activation; reattaching to " + activation.id);
     AgentLink* link = run.link.get();
-    m_state.loop.offload(RunLoop::Pool::follow_ups, [this, i, link, activation, then]() -> RunLoop::Continuation {
+    m_state.loop.offload(RunLoop::Pool::reattachments, [this, i, link, activation, then]() -> RunLoop::Continuation {
       auto sink = [this, i](std::string_view line) { m_state.loop.post([this, i, l = std::string(line)] { on_line(i, l); }); };
       const auto within = std::chrono::seconds{activation.confirm_timeout} + k_reattach_grace;
       std::string ending;

@@ -14,18 +14,27 @@ namespace {
 namespace asio = boost::asio;
 
 constexpr std::chrono::milliseconds k_tick{250};
-constexpr std::size_t k_follow_up_threads = 8;
+constexpr std::size_t k_reattachment_threads = 8;
 
 }  // namespace
 
 RunLoop::RunLoop(std::size_t jobs, std::function<void(double)> on_tick)
-    : m_jobs(std::max<std::size_t>(1, jobs)), m_follow_ups(k_follow_up_threads), m_guard(asio::make_work_guard(m_io)),
+    : m_jobs(std::max<std::size_t>(1, jobs)), m_reattachments(k_reattachment_threads), m_guard(asio::make_work_guard(m_io)),
       m_timer(m_io), m_on_tick(std::move(on_tick)) {}
+
+RunLoop::~RunLoop() { join_all(); }
 
 void RunLoop::offload(Pool pool, BlockingWork work) {
   ++m_pending;
-  auto& threads = pool == Pool::jobs ? m_jobs : m_follow_ups;
-  asio::post(threads, [this, work = std::move(work)] {
+  switch (pool) {
+    case Pool::jobs: asio::post(m_jobs, wrapped(std::move(work))); break;
+    case Pool::reattachments: asio::post(m_reattachments, wrapped(std::move(work))); break;
+    case Pool::confirmations: m_confirmations.emplace_back(wrapped(std::move(work))); break;
+  }
+}
+
+std::function<void()> RunLoop::wrapped(BlockingWork work) {
+  return [this, work = std::move(work)] {
     Continuation then;
     std::exception_ptr escaped;
     try {
@@ -43,7 +52,7 @@ void RunLoop::offload(Pool pool, BlockingWork work) {
       }
       finish_if_idle();
     });
-  });
+  };
 }
 
 void RunLoop::post(std::function<void()> task) { asio::post(m_io, std::move(task)); }
@@ -76,13 +85,20 @@ void RunLoop::run() {
     // A bug surfaced on the loop thread: start nothing more, let the pools finish what they hold
     // (their results go to a loop that no longer runs), then let the error leave the run.
     m_jobs.stop();
-    m_follow_ups.stop();
-    m_jobs.join();
-    m_follow_ups.join();
+    m_reattachments.stop();
+    join_all();
     throw;
   }
+  join_all();
+}
+
+void RunLoop::join_all() {
   m_jobs.join();
-  m_follow_ups.join();
+  m_reattachments.join();
+  for (auto& thread : m_confirmations) {
+    thread.join();
+  }
+  m_confirmations.clear();
 }
 
 }  // namespace fleet::coordinator
