@@ -61,9 +61,31 @@ UniqueFd connect_tcp(const std::string& host, int port, int timeout, std::string
   return UniqueFd();
 }
 
+// The end of what a command check printed. A check that prints without end for its whole time
+// limit must not fill the target's memory: only the last k_kept_output bytes are kept.
+class OutputTail {
+public:
+  void add(std::string_view line) {
+    m_text.append(line);
+    m_text += '\n';
+    if (m_text.size() > 2 * k_kept_output) {
+      m_text.erase(0, m_text.size() - k_kept_output);
+    }
+  }
+  std::string text() const {
+    return m_text.size() > k_kept_output ? "…" + m_text.substr(m_text.size() - k_kept_output) : m_text;
+  }
+
+private:
+  static constexpr std::size_t k_kept_output = 16 * 1024;
+  std::string m_text;
+};
+
 CheckOutcome command_check(const std::string& command, int timeout) {
-  auto result = run_process({{"/bin/sh", "-c", command}, {}, "", std::chrono::seconds{timeout}});
-  std::string output = result.out + result.err_tail;
+  OutputTail out;
+  auto result = run_process({{"/bin/sh", "-c", command}, {}, "", std::chrono::seconds{timeout}},
+                            [&](std::string_view line) { out.add(line); });
+  std::string output = out.text() + result.err_tail;
   if (result.timed_out) {
     output += "(timed out after " + std::to_string(timeout) + " s)";
   } else if (!result.ok()) {

@@ -104,3 +104,12 @@ TEST_CASE("health checks report what they saw") {
   CHECK_FALSE(refused.passed);
   CHECK_THAT(refused.output, Catch::Contains("refused"));
 }
+
+TEST_CASE("a health check that prints without end keeps only the end of it") {
+  auto chatty = run_health_check({{"type", "command"},
+                                  {"command", "yes 0123456789 | head -c 40000000; echo the end; exit 1"},
+                                  {"timeout", 30}});
+  CHECK_FALSE(chatty.passed);
+  CHECK(chatty.output.size() < 20 * 1024);
+  CHECK(chatty.output.find("the end\n(exit status 1)") != std::string::npos);
+}

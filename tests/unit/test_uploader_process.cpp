@@ -53,3 +53,21 @@ TEST_CASE("a child that outlives its time limit with its output open is killed")
   CHECK(result.exit_code == -1);
   CHECK(result.out == "begun\n");
 }
+
+TEST_CASE("a line without end reaches the handler in bounded pieces") {
+  std::size_t lines = 0;
+  std::size_t longest = 0;
+  std::size_t total = 0;
+  auto result = run_process({{"/bin/sh", "-c", "head -c 5000000 /dev/zero | tr '\\0' a; head -c 300000 /dev/zero >&2"},
+                             {}, "", std::chrono::seconds{20}},
+                            [&](std::string_view line) {
+                              ++lines;
+                              longest = std::max(longest, line.size());
+                              total += line.size();
+                            });
+  CHECK(result.ok());
+  CHECK(total == 5000000);  // nothing lost
+  CHECK(lines == 5);        // 4 whole pieces of 1 MiB and the rest
+  CHECK(longest == k_max_line_bytes);
+  CHECK(result.err_tail.size() == k_err_tail_line_bytes + 1);  // its one line, cut, and a newline
+}

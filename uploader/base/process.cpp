@@ -41,7 +41,8 @@ struct Pipe {
   UniqueFd write_end;
 };
 
-// Splits a byte stream into lines and hands each to a handler or a sink.
+// Splits a byte stream into lines and hands each to a handler. A child that writes without a
+// newline must not fill our memory: beyond k_max_line_bytes, a line is handed on in pieces.
 class LineSplitter {
 public:
   explicit LineSplitter(LineHandler handler) : m_handler(std::move(handler)) {}
@@ -50,6 +51,9 @@ public:
     std::size_t start = 0;
     for (std::size_t nl; (nl = m_pending.find('\n', start)) != std::string::npos; start = nl + 1) {
       m_handler(std::string_view(m_pending).substr(start, nl - start));
+    }
+    for (; m_pending.size() - start >= k_max_line_bytes; start += k_max_line_bytes) {
+      m_handler(std::string_view(m_pending).substr(start, k_max_line_bytes));
     }
     m_pending.erase(0, start);
   }
@@ -205,7 +209,7 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
     }
   });
   LineSplitter err_lines([&](std::string_view line) {
-    tail.emplace_back(line);
+    tail.emplace_back(line.substr(0, k_err_tail_line_bytes));
     if (tail.size() > k_err_tail_lines) {
       tail.pop_front();
     }

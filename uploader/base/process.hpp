@@ -29,12 +29,15 @@ struct ProcessResult {
   int signal = 0;          // the signal that ended it, if any
   bool timed_out = false;
   std::string out;         // all of stdout, when no stdout line handler was given
-  std::string err_tail;    // the last lines of stderr, at most k_err_tail_lines
+  std::string err_tail;    // the last k_err_tail_lines lines of stderr, each cut to k_err_tail_line_bytes
 
   bool ok() const { return exit_code == 0; }
 };
 
 inline constexpr std::size_t k_err_tail_lines = 40;
+inline constexpr std::size_t k_err_tail_line_bytes = 4096;  // of each line kept in err_tail
+// A longer line reaches the handler (or `out`) as several lines of at most this size.
+inline constexpr std::size_t k_max_line_bytes = 1 << 20;
 
 using LineHandler = std::function<void(std::string_view line)>;
 
