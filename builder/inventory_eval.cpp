@@ -4,6 +4,7 @@
 #include "builder/source_store.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -68,7 +69,7 @@ std::optional<std::pair<std::string, std::string>> failing_node(const InventoryE
   auto names = eval("x: let nodes = " + nodes +
                     " x; in builtins.filter (name: !(builtins.tryEval (builtins.deepSeq nodes.${name} true)).success)"
                     " (builtins.attrNames nodes)");
-  auto failing = nlohmann::json::parse(names.out, nullptr, false);
+  auto failing = protocol::parse_json(names.out);
   if (!names.ok() || !failing.is_array() || failing.empty() || !failing[0].is_string()) {
     return std::nullopt;
   }
@@ -94,7 +95,7 @@ void run_inventory(const std::string& hash, const std::string& flake, protocol::
   const InventoryEval eval{nix, "path:" + flake_dir.string() + "#" + protocol::inventory_attribute(kind), timeout_seconds};
   limit_data(memory_limit_mb);
   auto result = eval(inventory_apply(kind));
-  auto value = nlohmann::json::parse(result.out, nullptr, false);
+  auto value = protocol::parse_json(result.out);
   if (result.ok() && !value.is_discarded()) {
     out << nlohmann::json{{"inventory", value}}.dump() << '\n' << std::flush;
     return;

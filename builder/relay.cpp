@@ -6,6 +6,8 @@
 #include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
 #include "uploader/base/scratch_dir.hpp"
+#include "uploader/protocol/job.hpp"
+#include "uploader/protocol/json_document.hpp"
 #include "uploader/transfer/source_payload.hpp"
 
 #include <nlohmann/json.hpp>
@@ -47,7 +49,7 @@ transfer::RelayOutcome send_to(const transfer::RelayDestination& destination, co
       return transfer::to_line(payload->header) + "\n" + payload->bytes;
     };
     auto result = run_process(command, [&](std::string_view line) { last_line = line; });
-    auto answer = nlohmann::json::parse(last_line, nullptr, false);
+    auto answer = protocol::parse_json(last_line);
     const bool received = answer.is_object() && answer.value("received", "") == hash;
     if (!result.ok() || (!outcome.had && !received)) {
       throw Error("fleet-builder receive on " + destination.host + " " +

@@ -6,6 +6,7 @@
 #include "uploader/base/error.hpp"
 #include "uploader/base/file_io.hpp"
 #include "uploader/base/process.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 namespace fleet::builder {
 namespace {
@@ -85,7 +86,7 @@ bool ActivationSteps::keep_secrets() {
       auto per_node = m_secrets.file_for(previous).parent_path().parent_path() / m_record.node / "secrets.json";
       if (std::filesystem::exists(per_node, ec)) {
         auto text = read_whole_file(per_node);
-        m_secrets.keep(previous, secrets::parse_bundle(nlohmann::json::parse(text.value_or(""), nullptr, false)));
+        m_secrets.keep(previous, secrets::parse_bundle(protocol::parse_json(text.value_or(""))));
       }
     }
     m_secrets.keep(m_record.store_path, m_record.secrets);

@@ -4,6 +4,7 @@
 #include "uploader/base/error.hpp"
 #include "uploader/base/file_io.hpp"
 #include "uploader/protocol/event.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -112,7 +113,7 @@ ActivationRecord ActivationStore::load(const std::string& id) const {
   if (!text) {
     throw Error("no activation '" + id + "' on this host");
   }
-  auto json = nlohmann::json::parse(*text, nullptr, false);
+  auto json = protocol::parse_json(*text);
   try {
     ActivationRecord record;
     record.id = json.at("id").get<std::string>();

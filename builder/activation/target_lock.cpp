@@ -3,6 +3,7 @@
 
 #include "uploader/base/error.hpp"
 #include "uploader/base/file_io.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -86,7 +87,7 @@ std::optional<LockHolder> TargetLock::holder() const {
   if (!text) {
     return std::nullopt;
   }
-  return parse_lock_holder(nlohmann::json::parse(*text, nullptr, false));
+  return parse_lock_holder(protocol::parse_json(*text));
 }
 
 void TargetLock::write_holder(const LockHolder& holder) const {

@@ -2,6 +2,7 @@
 #include "builder/phases/nix_build.hpp"
 
 #include "uploader/base/process.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <map>
 #include <unistd.h>
@@ -45,7 +46,7 @@ void evaluate_one(TargetState& state, const std::string& flake_ref, const Toplev
   auto attr = flake_ref + "#" + where.set + "." + nix_string_literal(node) + where.member;
   auto argv = nix.nix({"eval", "--json", "--no-write-lock-file", attr, "--apply", k_toplevel_fields});
   auto result = run_process({argv, {}, "", timeout});
-  nlohmann::json parsed = nlohmann::json::parse(result.out, nullptr, false);
+  nlohmann::json parsed = protocol::parse_json(result.out);
   if (!result.ok() || !read_paths(parsed, state)) {
     state.failed = true;
     events.emit(node, Phase::eval, Status::fail, "evaluation of " + where.set + "." + node + " failed:\n" + result.err_tail);
@@ -87,7 +88,7 @@ void evaluate_targets(std::vector<TargetState>& targets, const std::string& flak
                       ") (builtins.intersectAttrs { " + names + "} cs)";
   auto argv = nix.nix({"eval", "--json", "--no-write-lock-file", flake_ref + "#" + where.set, "--apply", apply});
   auto result = run_process({argv, {}, "", timeout});
-  nlohmann::json all = nlohmann::json::parse(result.out, nullptr, false);
+  nlohmann::json all = protocol::parse_json(result.out);
   if (!result.ok() || !all.is_object()) {
     // One broken configuration fails the shared evaluation: find out which, one by one.
     for (auto& t : targets) {

@@ -4,6 +4,7 @@
 #include "builder/secrets/secret_file.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/file_io.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
 
@@ -61,7 +62,7 @@ std::optional<SecretBundle> GenerationSecrets::kept(const std::string& system) c
   if (!text) {
     return std::nullopt;
   }
-  auto json = nlohmann::json::parse(*text, nullptr, false);
+  auto json = protocol::parse_json(*text);
   try {
     return parse_bundle(json);
   } catch (const ProtocolError& e) {

@@ -3,6 +3,8 @@
 
 #include "builder/secrets/secret_file.hpp"
 #include "uploader/base/error.hpp"
+#include "uploader/base/file_io.hpp"
+#include "uploader/protocol/json_document.hpp"
 #include "uploader/age/age.hpp"
 
 #include <sodium.h>
@@ -113,8 +115,7 @@ bool restore_per_node(const SecretOptions& options, EventWriter& events) {
     }
     std::string node = entry.path().filename().string();
     try {
-      std::ifstream in(file, std::ios::binary);
-      auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+      auto json = protocol::parse_json(read_whole_file(file).value_or(""));
       if (json.is_discarded()) {
         throw ProtocolError("not valid JSON");
       }

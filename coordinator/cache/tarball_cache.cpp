@@ -5,6 +5,7 @@
 #include "uploader/base/file_io.hpp"
 #include "uploader/hash/sha256.hpp"
 #include "uploader/protocol/job.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -95,7 +96,7 @@ std::optional<tarball::PackedTarball> TarballCache::packed(const std::string& ha
   std::uint64_t compressed_size = 0;
   std::string compressed_sha256;
   try {
-    const auto sidecar = nlohmann::json::parse(*sidecar_text);
+    const auto sidecar = protocol::parse_json(*sidecar_text);
     if (sidecar.at("version").get<int>() != k_sidecar_version || sidecar.at("content_hash").get<std::string>() != hash) {
       return std::nullopt;
     }

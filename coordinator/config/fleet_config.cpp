@@ -5,6 +5,7 @@
 #include "coordinator/config/node_parser.hpp"
 #include "coordinator/config/value_checks.hpp"
 #include "uploader/base/error.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -318,6 +319,11 @@ FleetConfig load_fleet_config(const fs::path& file) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string text = buffer.str();
+  if (protocol::nests_deeper_than(text, protocol::k_max_json_depth)) {
+    fail_config(file.string(), "",
+                "nests arrays and objects deeper than " + std::to_string(protocol::k_max_json_depth) + " levels",
+                "flatten it: fleet.json needs a handful of levels");
+  }
   json root;
   DuplicateKeyFinder duplicates;
   try {

@@ -3,11 +3,12 @@
 
 #include "coordinator/view/display_text.hpp"
 #include "uploader/base/error.hpp"
+#include "uploader/base/file_io.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -51,8 +52,7 @@ std::vector<HistoryEntry> load_history(const fs::path& dir, std::vector<std::str
       continue;
     }
     try {
-      std::ifstream in(path, std::ios::binary);
-      auto json = nlohmann::json::parse(in, nullptr, false);
+      auto json = protocol::parse_json(read_whole_file(path).value_or(""));
       if (json.is_discarded()) {
         throw Error("not valid JSON");
       }

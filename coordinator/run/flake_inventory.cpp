@@ -7,6 +7,7 @@
 #include "coordinator/run/build_location.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/file_io.hpp"
+#include "uploader/protocol/json_document.hpp"
 #include "uploader/ssh/ssh_error.hpp"
 
 #include <algorithm>
@@ -33,7 +34,7 @@ std::optional<FetchedInventory> read_cached(const fs::path& file, const std::str
   if (!text) {
     return std::nullopt;
   }
-  auto cached = json::parse(*text, nullptr, false);
+  auto cached = protocol::parse_json(*text);
   if (!cached.is_object() || cached.value("flake", json()) != flake || !cached.contains("inventory") ||
       !cached.value("builder", json()).is_string() || !cached.value("seconds", json()).is_number()) {
     return std::nullopt;

@@ -2,6 +2,7 @@
 #include "coordinator/run/lock_update.hpp"
 
 #include "uploader/base/error.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -19,7 +20,7 @@ const std::set<std::string>& moving_fields() {
 }
 
 json parse_lock(const std::string& text, const std::string& which) {
-  auto lock = json::parse(text, nullptr, false);
+  auto lock = protocol::parse_json(text);
   if (!lock.is_object() || !lock.contains("nodes") || !lock["nodes"].is_object() || !lock.contains("root") ||
       !lock["root"].is_string() || !lock["nodes"].contains(lock["root"].get<std::string>())) {
     throw ProtocolError(which + " is not a flake.lock (no nodes and root)");

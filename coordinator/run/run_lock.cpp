@@ -4,6 +4,7 @@
 #include "coordinator/report/run_report.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/protocol/event.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -41,7 +42,7 @@ std::string read_all(int fd) {
 
 // The record is written by fleet, but tolerate anything: it only feeds messages.
 std::optional<LockHolder> parse_holder(const std::string& text) {
-  auto json = nlohmann::json::parse(text, nullptr, false);
+  auto json = protocol::parse_json(text);
   if (!json.is_object()) {
     return std::nullopt;
   }

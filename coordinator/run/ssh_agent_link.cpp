@@ -6,6 +6,7 @@
 #include "uploader/base/error.hpp"
 #include "uploader/base/exit_code.hpp"
 #include "uploader/base/process.hpp"
+#include "uploader/protocol/json_document.hpp"
 #include "uploader/ssh/ssh_error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -190,7 +191,7 @@ InputUpdate SshAgentLink::update_inputs(const std::string& hash, const std::stri
   channel->send_eof();
   auto line = channel->read_line(4 << 20);
   auto status = channel->wait_exit();
-  auto answer = nlohmann::json::parse(line.value_or(""), nullptr, false);
+  auto answer = protocol::parse_json(line.value_or(""));
   if (status.code != 0 || !answer.is_object() || !answer.contains("flakeLock") || !answer["flakeLock"].is_string()) {
     throw NodeError("updating the flake inputs on " + m_session->describe() + " failed (" + ssh::describe(status) +
                     "):\n" + err.text);
@@ -223,7 +224,7 @@ nlohmann::json SshAgentLink::inventory(const std::string& hash, const std::strin
                          (text.empty() ? "fleet-builder exited with 2\n" : text) +
                          "fix the flake (the message above is nix's), then run fleet again");
   }
-  auto answer = nlohmann::json::parse(line.value_or(""), nullptr, false);
+  auto answer = protocol::parse_json(line.value_or(""));
   if (status.code != 0 || !answer.is_object() || !answer.contains("inventory")) {
     throw NodeError("evaluating the inventory on " + m_session->describe() + " failed (" + ssh::describe(status) +
                     "):\n" + err.text);

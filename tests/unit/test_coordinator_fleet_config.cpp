@@ -305,6 +305,12 @@ TEST_CASE("a number too large for JSON's 64 bits is a configuration error, not a
                                      "smaller number (JSON numbers here must fit in 64 bits)\n");
 }
 
+TEST_CASE("a fleet.json nested past any sane depth is a configuration error, not a crash") {
+  const std::string deep = R"({"version": 1, "x": )" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  CHECK(load_error(deep) ==
+        "fleet.json: nests arrays and objects deeper than 128 levels; flatten it: fleet.json needs a handful of levels\n");
+}
+
 TEST_CASE("an unreadable fleet.json names the file") {
   CHECK_THROWS_AS(load_fleet_config("/nonexistent/fleet.json"), ConfigError);
   CHECK_THROWS_WITH(load_fleet_config("/nonexistent/fleet.json"),

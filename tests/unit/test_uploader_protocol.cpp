@@ -3,8 +3,11 @@
 #include "uploader/protocol/event.hpp"
 #include "uploader/protocol/node_result.hpp"
 #include "uploader/protocol/job.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <sstream>
 
 using namespace fleet;
 using namespace fleet::protocol;
@@ -37,6 +40,24 @@ TEST_CASE("an event too long for one line keeps its verdict: the message's tail 
   // A short event is sent as it is.
   Event small{1.5, "t1", Phase::build, Status::ok, "done", {{"huge", std::string(5000, 'x')}}};
   CHECK(parse_event_line(to_json_line(small)) == small);
+}
+
+TEST_CASE("JSON nested deeper than any document fleet writes is refused before it is parsed") {
+  auto nested = [](std::size_t depth) {
+    return R"({"ts":1,"node":"t1","phase":"build","status":"ok","extra":)" + std::string(depth, '[') +
+           std::string(depth, ']') + "}";
+  };
+  // The line's own object is one level, so 127 arrays inside it are the deepest allowed.
+  CHECK(parse_event_line(nested(k_max_json_depth - 1)).extra.contains("extra"));
+  CHECK_THROWS_WITH(parse_event_line(nested(k_max_json_depth)), Catch::Contains("expected a JSON object"));
+  // 30,000 levels fit in one event line; a value that deep overflowed the stack when copied.
+  CHECK_THROWS_AS(parse_event_line(nested(30000)), ProtocolError);
+  // Brackets inside strings, escaped quotes included, are text, not nesting.
+  CHECK_FALSE(nests_deeper_than(R"(["\"[[[[", "{{{{"])", 2));
+  CHECK(nests_deeper_than(R"([[{"a":[]}]])", 3));
+  CHECK_FALSE(nests_deeper_than(R"([[{"a":[]}]])", 4));
+  std::istringstream job(std::string(100000, '[') + std::string(100000, ']'));
+  CHECK_THROWS_WITH(read_json_document(job, 1 << 20, "the job on stdin"), Catch::Contains("deeper than 128 levels"));
 }
 
 TEST_CASE("hostile event lines are rejected with the line quoted") {

@@ -3,6 +3,7 @@
 
 #include "uploader/base/error.hpp"
 #include "uploader/protocol/job.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -45,7 +46,7 @@ AgentVersion parse_agent_version(std::string_view answer) {
   if (answer.size() > k_max_version_answer) {
     refuse("longer than " + std::to_string(k_max_version_answer) + " bytes", answer);
   }
-  auto json = nlohmann::json::parse(answer, nullptr, false);
+  auto json = protocol::parse_json(answer);
   if (!json.is_object()) {
     refuse("not a JSON object", answer);
   }

@@ -3,6 +3,7 @@
 
 #include "uploader/base/enum_names.hpp"
 #include "uploader/base/error.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -108,7 +109,7 @@ Event parse_event_line(std::string_view line) {
     throw ProtocolError("event line of " + std::to_string(line.size()) + " bytes exceeds the limit of " +
                         std::to_string(k_max_event_line) + ": " + quote_prefix(line));
   }
-  nlohmann::json object = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json object = protocol::parse_json(line);
   if (object.is_discarded() || !object.is_object()) {
     throw ProtocolError("expected a JSON object per line, got " + quote_prefix(line));
   }

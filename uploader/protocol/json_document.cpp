@@ -5,6 +5,37 @@
 
 namespace fleet::protocol {
 
+bool nests_deeper_than(std::string_view text, std::size_t depth) {
+  std::size_t open = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++open > depth) {
+        return true;
+      }
+    } else if ((c == ']' || c == '}') && open > 0) {
+      --open;
+    }
+  }
+  return false;
+}
+
+nlohmann::json parse_json(std::string_view text) {
+  if (nests_deeper_than(text, k_max_json_depth)) {
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+  return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
 nlohmann::json read_json_document(std::istream& input, std::size_t max_bytes, const std::string& what) {
   std::string text;
   char buffer[65536];
@@ -14,9 +45,10 @@ nlohmann::json read_json_document(std::istream& input, std::size_t max_bytes, co
       throw ProtocolError(what + " exceeds " + std::to_string(max_bytes) + " bytes");
     }
   }
-  auto json = nlohmann::json::parse(text, nullptr, false);
+  auto json = parse_json(text);
   if (json.is_discarded()) {
-    throw ProtocolError(what + " is not valid JSON");
+    throw ProtocolError(what + " is not valid JSON (or nests deeper than " + std::to_string(k_max_json_depth) +
+                        " levels)");
   }
   return json;
 }

@@ -82,7 +82,7 @@ std::string to_line(const RelayOutcome& outcome) {
 
 RelayOutcome parse_relay_outcome(std::string_view line) {
   using value_t = nlohmann::json::value_t;
-  auto json = nlohmann::json::parse(line, nullptr, false);
+  auto json = protocol::parse_json(line);
   if (!json.is_object()) {
     throw ProtocolError("a relay outcome is not a JSON object: '" + std::string(line.substr(0, 200)) + "'");
   }

@@ -3,6 +3,7 @@
 
 #include "uploader/base/error.hpp"
 #include "uploader/protocol/job.hpp"
+#include "uploader/protocol/json_document.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -11,7 +12,7 @@ namespace fleet::transfer {
 namespace {
 
 nlohmann::json parse_object(std::string_view line, const char* what) {
-  auto json = nlohmann::json::parse(line, nullptr, false);
+  auto json = protocol::parse_json(line);
   if (!json.is_object()) {
     throw ProtocolError(std::string(what) + " is not a JSON object: '" + std::string(line.substr(0, 200)) + "'");
   }
