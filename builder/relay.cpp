@@ -72,6 +72,10 @@ transfer::RelayOutcome send_to(const transfer::RelayDestination& destination, co
 
 int run_relay(const std::string& hash, const std::filesystem::path& state_dir, const transfer::RelayRequest& request,
               std::ostream& out) {
+  // The hash goes into the command run on every destination.
+  if (!protocol::is_content_hash(hash)) {
+    throw ProtocolError("relay --hash '" + hash + "' is not a content hash (64 lowercase hex digits)");
+  }
   const SourceStore store(state_dir);
   auto tar = store.holds(hash) ? store.tar(hash) : std::nullopt;
   if (!tar) {

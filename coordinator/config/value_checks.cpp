@@ -73,6 +73,14 @@ std::optional<Problem> check_host(const std::string& host) {
   if (has_space_or_control(host)) {
     return Problem{"host " + quoted(host) + " contains whitespace", "give a single host name or address"};
   }
+  // ssh puts the host into a ProxyCommand's %h, and build nodes into their own ssh commands:
+  // a host must never be able to carry shell syntax there.
+  auto bad = std::find_if(host.begin(), host.end(), [](unsigned char c) { return !is_name_char(c) && c != ':'; });
+  if (bad != host.end()) {
+    return Problem{"host " + quoted(host) + " contains " + quoted(std::string(1, *bad)) +
+                       ", which no host name or address has",
+                   "give a DNS name, an IPv4 address or an IPv6 address without brackets"};
+  }
   return std::nullopt;
 }
 

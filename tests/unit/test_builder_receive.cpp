@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "builder/receive.hpp"
+#include "builder/relay.hpp"
 #include "builder/source_store.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tree.hpp"
@@ -125,6 +126,9 @@ TEST_CASE("receive refuses a bad hash, a mismatching tarball, an unknown base, a
   TempDir tmp;
   std::ostringstream out;
   CHECK_THROWS_AS(builder::run_receive("../../etc", tmp.path(), -1, out), ProtocolError);
+  CHECK(out.str().empty());
+  // A relay's hash goes into the command it runs on each destination.
+  CHECK_THROWS_WITH(builder::run_relay("x; touch /tmp/owned", tmp.path(), {}, out), Catch::Contains("not a content hash"));
   CHECK(out.str().empty());
 
   write_file(tmp / "src/a", "a\n");

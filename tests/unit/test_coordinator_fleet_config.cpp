@@ -218,6 +218,18 @@ TEST_CASE("malformed fleet.json files give golden error messages") {
     pi1["host"] = "-oProxyCommand=evil";
     check_error("bad-host", config);
   }
+  SECTION("host with shell syntax a ProxyCommand would run") {
+    for (const char* host : {"pi1|reboot", "pi1&x", "pi1<x", "pi1>x", "$(x)", "pi1;x", "`x`", "[::1]"}) {
+      pi1["host"] = host;
+      CHECK_THAT(load_error(config.dump(2)), Catch::Contains("which no host name or address has"));
+    }
+    pi1["host"] = "pi1|reboot";
+    check_error("host-shell-syntax", config);
+    for (const char* host : {"pi1.lab.example", "10.0.0.7", "fe80::1", "pi_1-a"}) {
+      pi1["host"] = host;
+      CHECK(load_error(config.dump(2)) == "(no error)\n");
+    }
+  }
   SECTION("user with whitespace") {
     config["defaults"]["user"] = "root admin";
     check_error("bad-user", config);
