@@ -52,9 +52,11 @@ std::optional<FileOwner> directory_owner(const std::filesystem::path& dir) {
 
 std::string new_activation_id(const std::string& node) {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-  char random[5];
-  std::snprintf(random, sizeof random, "%04x", static_cast<unsigned>(std::random_device{}() & 0xffff));
-  return node + "-" + std::to_string(now.count()) + "-" + random;
+  // 64 random bits: two activations of one node in the same second must not share a directory.
+  std::random_device random;
+  char suffix[17];
+  std::snprintf(suffix, sizeof suffix, "%08x%08x", static_cast<unsigned>(random()), static_cast<unsigned>(random()));
+  return node + "-" + std::to_string(now.count()) + "-" + suffix;
 }
 
 bool is_activation_id(const std::string& id) {
@@ -98,7 +100,10 @@ std::filesystem::path ActivationStore::dir(const std::string& id) const {
 void ActivationStore::create(const ActivationRecord& record) const {
   auto path = dir(record.id);
   std::filesystem::create_directories(m_root);
-  std::filesystem::create_directory(path);
+  if (!std::filesystem::create_directory(path)) {
+    // Another activation's record and events are there: writing over them would lose its result.
+    throw Error("activation directory " + path.string() + " exists already; not reusing another activation's record");
+  }
   std::filesystem::permissions(path, std::filesystem::perms::owner_all);
   AtomicWriteOptions own;
   own.mode = 0600;

@@ -83,7 +83,8 @@ private:
   std::filesystem::path m_root;
 };
 
-// A fresh id such as "t1-1763765000-3f2a"; ids name directories, so they are checked on input.
+// A fresh id such as "t1-1763765000-5c1e09a23f2a77b4"; ids name directories, so they are checked
+// on input.
 std::string new_activation_id(const std::string& node);
 bool is_activation_id(const std::string& id);
 

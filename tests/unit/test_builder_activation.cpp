@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "builder/activation/activation_stage.hpp"
 #include "builder/activation/activation_store.hpp"
 #include "builder/activation/health_checks.hpp"
 #include "support/temp_dir.hpp"
@@ -7,6 +8,8 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <fstream>
+#include <set>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -54,10 +57,34 @@ TEST_CASE("the first decision on an activation wins") {
   CHECK(store.decide(record.id, "confirmed"));
   CHECK_FALSE(store.decide(record.id, "expired"));
   CHECK(store.decision(record.id) == "confirmed");
+  // An id already used is never written over.
+  CHECK_THROWS_WITH(store.create(record), Catch::Contains("exists already"));
+  CHECK(store.decision(record.id) == "confirmed");
+}
+
+TEST_CASE("an empty decision file is no decision, and a confirmation cannot follow it") {
+  // What a crash between creating the decision file and writing it leaves behind.
+  fleet::test::TempDir dir;
+  ActivationStore store(dir.path());
+  ActivationRecord record;
+  record.id = new_activation_id("t1");
+  record.node = "t1";
+  store.create(record);
+  std::ofstream(dir.path() / "activations" / record.id / "decision").close();
+  CHECK_FALSE(store.decision(record.id));
+  CHECK_FALSE(store.decide(record.id, "confirmed"));
+  CHECK_FALSE(store.decision(record.id));
+  CHECK(decide_recovery(protocol::Action::switch_, Stage::awaiting_confirmation, store.decision(record.id)) ==
+        Recovery::roll_back);
 }
 
 TEST_CASE("activation ids never leave the activations directory") {
   CHECK(is_activation_id(new_activation_id("web-1")));
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    ids.insert(new_activation_id("web-1"));
+  }
+  CHECK(ids.size() == 1000);
   for (const char* id : {"", "../x", "a/b", "-rf", ".hidden", "a b"}) {
     CHECK_FALSE(is_activation_id(id));
   }
