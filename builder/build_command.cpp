@@ -16,9 +16,11 @@
 #include <functional>
 #include <future>
 #include <iterator>
+#include <pwd.h>
 #include <system_error>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace fleet::builder {
 namespace {
@@ -96,14 +98,34 @@ std::filesystem::path default_state_dir_for(uid_t uid, const std::filesystem::pa
   if (uid == 0 || (::stat(system_dir.c_str(), &owner) == 0 && S_ISDIR(owner.st_mode) && owner.st_uid == uid)) {
     return system_dir;
   }
-  std::filesystem::path base = xdg_state_home.empty() ? home / ".local/state" : std::filesystem::path(xdg_state_home);
-  return base / "fleet-builder";
+  // The XDG spec says to ignore a relative XDG_STATE_HOME.
+  const std::filesystem::path xdg(xdg_state_home);
+  if (xdg.is_absolute()) {
+    return xdg / "fleet-builder";
+  }
+  if (!home.is_absolute()) {
+    // Anything else would put a deploy user's sources and GC roots where every user can write
+    // (a HOME-less agent once used /tmp/.local/state).
+    throw ConfigError("user " + std::to_string(uid) + " has no home directory for fleet-builder's state (HOME is '" +
+                      home.string() +
+                      "'); give the user a home directory in its passwd entry, or run fleet-builder with --state-dir");
+  }
+  return home / ".local/state" / "fleet-builder";
 }
 
 std::filesystem::path default_state_dir() {
   const char* state = std::getenv("XDG_STATE_HOME");
   const char* home = std::getenv("HOME");
-  return default_state_dir_for(geteuid(), home ? home : "/tmp", state ? state : "");
+  std::string home_dir = home != nullptr ? home : "";
+  if (home_dir.empty()) {
+    std::vector<char> buffer(16384);
+    passwd entry{};
+    passwd* found = nullptr;
+    if (::getpwuid_r(geteuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+      home_dir = entry.pw_dir;
+    }
+  }
+  return default_state_dir_for(geteuid(), home_dir, state != nullptr ? state : "");
 }
 
 int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& events) {

@@ -19,13 +19,14 @@ struct AgentPaths {
   std::filesystem::path run_dir(const std::string& run_id) const { return state_dir / "runs" / run_id; }
 };
 
-// The default state directory: default_state_dir_for() this process's user, $HOME and
-// $XDG_STATE_HOME.
+// The default state directory: default_state_dir_for() this process's user, $HOME (else the
+// user's passwd entry) and $XDG_STATE_HOME.
 std::filesystem::path default_state_dir();
 
 // The state directory of user `uid` when no --state-dir is given: /var/lib/fleet for root and
 // for the user owning /var/lib/fleet (a node's deploy user, whose sudo rules name that
-// directory), else `xdg_state_home`/fleet-builder, else `home`/.local/state/fleet-builder.
+// directory), else `xdg_state_home`/fleet-builder, else `home`/.local/state/fleet-builder. Throws
+// ConfigError when neither is an absolute path.
 std::filesystem::path default_state_dir_for(uid_t uid, const std::filesystem::path& home,
                                             std::string_view xdg_state_home);
 

@@ -130,12 +130,12 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : to_int(ExitCode::usage);
   }
 
-  builder::AgentPaths paths{state_dir.empty() ? builder::default_state_dir() : std::filesystem::path(state_dir)};
   builder::EventWriter events(stdout);
   // A closed pipe (an ssh that went away) must be an error on that write, not a silent death.
   std::signal(SIGPIPE, SIG_IGN);
-  builder::secrets::SecretOptions secret_options{host_key, paths.state_dir / "secrets"};
   try {
+    const builder::AgentPaths paths{state_dir.empty() ? builder::default_state_dir() : std::filesystem::path(state_dir)};
+    const builder::secrets::SecretOptions secret_options{host_key, paths.state_dir / "secrets"};
     if (app.got_subcommand("receive")) {
       builder::run_receive(hash, paths.state_dir, 0, std::cout);
       return 0;

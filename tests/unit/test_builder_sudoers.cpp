@@ -127,4 +127,9 @@ TEST_CASE("the default state dir: /var/lib/fleet for root and its owner, else un
   // No test machine has a user 4242424 owning /var/lib/fleet.
   CHECK(default_state_dir_for(4242424, "/home/d", "") == "/home/d/.local/state/fleet-builder");
   CHECK(default_state_dir_for(4242424, "/home/d", "/x/state") == "/x/state/fleet-builder");
+  CHECK(default_state_dir_for(4242424, "/home/d", "x/state") == "/home/d/.local/state/fleet-builder");
+  // An agent started without HOME once kept its state in /tmp/.local/state, writable by all.
+  CHECK_THROWS_WITH(default_state_dir_for(4242424, "", ""), Catch::Contains("give the user a home directory"));
+  CHECK_THROWS_AS(default_state_dir_for(4242424, "relative", ""), ConfigError);
+  CHECK(default_state_dir_for(0, "", "") == "/var/lib/fleet");
 }
