@@ -18,6 +18,7 @@
 #include "builder/sudoers_fragment.hpp"
 #include "uploader/base/error.hpp"
 #include "uploader/base/exit_code.hpp"
+#include "uploader/base/process.hpp"
 #include "uploader/protocol/action.hpp"
 #include "uploader/protocol/agent_version.hpp"
 #include "uploader/protocol/job.hpp"
@@ -133,6 +134,10 @@ int main(int argc, char** argv) {
   builder::EventWriter events(stdout);
   // A closed pipe (an ssh that went away) must be an error on that write, not a silent death.
   std::signal(SIGPIPE, SIG_IGN);
+  // A job's nix processes end with the agent that runs them, even when it is killed.
+  if (receive->parsed() || relay->parsed() || app.got_subcommand("build") || update->parsed() || inventory->parsed()) {
+    end_children_with_this_process();
+  }
   try {
     const builder::AgentPaths paths{state_dir.empty() ? builder::default_state_dir() : std::filesystem::path(state_dir)};
     const builder::secrets::SecretOptions secret_options{host_key, paths.state_dir / "secrets"};

@@ -4,7 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 
 using namespace fleet;
 
@@ -70,4 +73,57 @@ TEST_CASE("a line without end reaches the handler in bounded pieces") {
   CHECK(lines == 5);        // 4 whole pieces of 1 MiB and the rest
   CHECK(longest == k_max_line_bytes);
   CHECK(result.err_tail.size() == k_err_tail_line_bytes + 1);  // its one line, cut, and a newline
+}
+
+namespace {
+
+// Whether `pid` still runs: neither gone nor a zombie waiting for init to reap it.
+bool running(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) {
+    return false;
+  }
+  auto state = line.find(") ");
+  return state != std::string::npos && line[state + 2] != 'Z';
+}
+
+// Starts the test parent (tests/support/process_parent.cpp), kills it with SIGKILL once its child
+// runs, and returns that child's pid.
+pid_t child_of_a_killed_parent(const std::string& mode) {
+  pid_t child = -1;
+  auto result = run_process({{FLEET_PROCESS_PARENT_BINARY, mode}, {}, "", std::chrono::seconds{30}},
+                            [&](std::string_view line) {
+                              std::istringstream words{std::string(line)};
+                              pid_t parent = -1;
+                              words >> parent >> child;
+                              ::kill(parent, SIGKILL);
+                            });
+  CHECK(result.signal == SIGKILL);
+  REQUIRE(child > 1);
+  return child;
+}
+
+}  // namespace
+
+TEST_CASE("children end with a process that asked for it, even when it is killed") {
+  SECTION("asked") {
+    const pid_t child = child_of_a_killed_parent("end-children");
+    for (int i = 0; i < 100 && running(child); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    }
+    CHECK_FALSE(running(child));
+  }
+  SECTION("not asked: the child runs on, as an activation's switch must") {
+    const pid_t child = child_of_a_killed_parent("keep-children");
+    std::this_thread::sleep_for(std::chrono::seconds{1});
+    CHECK(running(child));
+    ::kill(child, SIGKILL);
+  }
+}
+
+TEST_CASE("a program that cannot be started is an error naming it") {
+  CHECK_THROWS_WITH(run_process({{"fleet-no-such-program"}, {}, "", {}}), "cannot run 'fleet-no-such-program': No such file or directory");
+  CHECK_THROWS_WITH(run_process({{"/etc/passwd"}, {}, "", {}}), "cannot run '/etc/passwd': Permission denied");
+  CHECK(run_process({{"sh", "-c", "exit 3"}, {}, "", {}}).exit_code == 3);
 }

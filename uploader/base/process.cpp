@@ -4,16 +4,19 @@
 #include "uploader/base/error.hpp"
 #include "uploader/base/unique_fd.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <exception>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <thread>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,7 +96,89 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return pointers;
 }
 
+// argv[0] as execvp would find it on this process's PATH, looked up before fork: the child of a
+// process with threads may only make async-signal-safe calls.
+std::string program_path(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    return name;
+  }
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path != nullptr ? path : "/bin:/usr/bin";
+  for (std::size_t start = 0; start <= dirs.size();) {
+    std::size_t end = std::min(dirs.find(':', start), dirs.size());
+    std::string dir(dirs.substr(start, end - start));
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    struct stat info {};
+    if (::stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    start = end + 1;
+  }
+  throw Error("cannot run '" + name + "': " + std::strerror(ENOENT));
+}
+
+std::atomic<bool> g_children_end_with_this_process{false};
+
+// Makes `fd` the child's descriptor `target`, kept open across exec.
+void move_fd(int fd, int target) {
+  if (fd == target) {
+    ::fcntl(target, F_SETFD, 0);
+  } else {
+    ::dup2(fd, target);
+  }
+}
+
+// Starts command.argv in a process group of its own (a timeout kills the whole tree: nix spawns
+// builders and ssh) with SIGPIPE at its default, stdin from `stdin_fd` (-1: /dev/null), stdout
+// and stderr to the given pipes. Errors of exec itself come back through a close-on-exec pipe.
+pid_t spawn_child(const Command& command, int stdin_fd, int stdout_fd, int stderr_fd) {
+  std::vector<std::string> args = command.argv;
+  std::vector<std::string> env = merged_environment(command.env);
+  const std::string program = program_path(args[0]);
+  auto argv = c_strings(args);
+  auto envp = c_strings(env);
+  const bool end_with_parent = g_children_end_with_this_process.load();
+  const pid_t parent = ::getpid();
+  Pipe exec_status;
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    throw Error("cannot run '" + command.argv[0] + "': fork failed: " + std::strerror(errno));
+  }
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    // The signal comes when the thread that forked ends; run_process waits there for the child.
+    if (end_with_parent && (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent)) {
+      ::_exit(127);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    move_fd(stdin_fd >= 0 ? stdin_fd : ::open("/dev/null", O_RDONLY), 0);
+    move_fd(stdout_fd, 1);
+    move_fd(stderr_fd, 2);
+    ::execve(program.c_str(), argv.data(), envp.data());
+    const int error = errno;
+    (void)!::write(exec_status.write_end.get(), &error, sizeof error);
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // also here, so that kill(-pid) cannot come before the child's own call
+  exec_status.write_end.reset();
+  int error = 0;
+  ssize_t n;
+  while ((n = ::read(exec_status.read_end.get(), &error, sizeof error)) < 0 && errno == EINTR) {
+  }
+  if (n > 0) {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    throw Error("cannot run '" + command.argv[0] + "': " + std::strerror(error));
+  }
+  return pid;
+}
+
 }  // namespace
+
+void end_children_with_this_process() { g_children_end_with_this_process = true; }
 
 std::string nix_string_literal(std::string_view text) {
   std::string quoted = "\"";
@@ -145,39 +230,10 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
     throw Error("internal error: empty command");
   }
   Pipe in, out, err;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
   const bool dialogue = static_cast<bool>(command.answer_first_line);
-  if (command.stdin_data.empty() && !dialogue) {
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  } else {
-    posix_spawn_file_actions_adddup2(&actions, in.read_end.get(), 0);
-  }
-  posix_spawn_file_actions_adddup2(&actions, out.write_end.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, err.write_end.get(), 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Its own process group, so a timeout kills the whole tree (nix spawns builders and ssh).
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t no_signals, default_signals;
-  sigemptyset(&no_signals);
-  sigemptyset(&default_signals);
-  sigaddset(&default_signals, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &no_signals);
-  posix_spawnattr_setsigdefault(&attr, &default_signals);
-
-  std::vector<std::string> args = command.argv;
-  std::vector<std::string> env = merged_environment(command.env);
-  auto argv = c_strings(args);
-  auto envp = c_strings(env);
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    throw Error("cannot run '" + command.argv[0] + "': " + std::strerror(rc));
-  }
+  const bool stdin_from_null = command.stdin_data.empty() && !dialogue;
+  const pid_t pid = spawn_child(command, stdin_from_null ? -1 : in.read_end.get(), out.write_end.get(),
+                                err.write_end.get());
   in.read_end.reset();
   out.write_end.reset();
   err.write_end.reset();

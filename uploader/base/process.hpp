@@ -48,6 +48,12 @@ using LineHandler = std::function<void(std::string_view line)>;
 ProcessResult run_process(const Command& command, const LineHandler& on_stdout_line = {},
                           const LineHandler& on_stderr_line = {});
 
+// From now on, every child run_process() starts gets SIGTERM when the thread that started it
+// ends, however that happens (SIGKILL included), and dies with it. For the agent's jobs, whose
+// nix processes must not build on for an agent that is gone; not for an activation supervisor,
+// whose switch must never be cut off halfway. Lost across a set-user-ID exec (sudo).
+void end_children_with_this_process();
+
 // Renders argv as a shell-like string for messages ("nix eval --json 'path:/x#y'").
 std::string describe_command(const std::vector<std::string>& argv);
 

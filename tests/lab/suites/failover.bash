@@ -31,6 +31,23 @@ wait_for() {
   done
 }
 
+# Every process below PID, found through the parent pids in /proc.
+descendants_of() {
+  local child
+  for child in $(ps -o pid= --ppid "$1"); do
+    echo "$child"
+    descendants_of "$child"
+  done
+}
+
+# Whether none of the given pids still runs (a zombie waiting for init counts as ended).
+all_ended() {
+  local pid
+  for pid in "$@"; do
+    [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* || -z $(ps -o pid= -p "$pid") ]] || return 1
+  done
+}
+
 t1_building_on_b1() {
   grep -q '"node":"t1","phase":"build","status":"start"' "$LAB_SCRATCH/kill.jsonl" 2>/dev/null
 }
@@ -47,7 +64,11 @@ test_killed_agent_moves_its_targets_to_the_other_builder() {
   pid=$(agent_pid b1)
   [[ $pid =~ ^[0-9]+$ ]] || fail "no single fleet-builder build process in b1: '$pid'"
   expect_eq "fleet-builder build " "$(tr '\0' ' ' </proc/"$pid"/cmdline)" "command line of $pid"
+  local -a below
+  wait_for "nix under b1's agent" 30 eval 'below=($(descendants_of "$pid")); ((${#below[@]} > 0))'
   lab exec b1 kill -KILL "$pid"
+  # t1's build sleeps 12 s: its nix and the builder end with the agent, not when the sleep does.
+  wait_for "the killed agent's nix processes (${below[*]}) to end" 5 all_ended "${below[@]}"
   wait "$fleet_pid" || rc=$?
   expect_eq 0 "$rc" "exit code; stderr: $(tail -20 "$LAB_SCRATCH/kill.err")"
   expect_eq ok "$(jq -r '.nodes.t1.result' "$report")" "result of t1"
