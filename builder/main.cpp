@@ -139,6 +139,10 @@ int main(int argc, char** argv) {
     end_children_with_this_process();
   }
   try {
+    // These decrypt secrets with the host key: neither may end up in a core file.
+    if (supervise->parsed() || recover->parsed() || secrets_command->parsed()) {
+      keep_out_of_core_dumps();
+    }
     const builder::AgentPaths paths{state_dir.empty() ? builder::default_state_dir() : std::filesystem::path(state_dir)};
     const builder::secrets::SecretOptions secret_options{host_key, paths.state_dir / "secrets"};
     if (app.got_subcommand("receive")) {

@@ -3,6 +3,7 @@
 // command, and maps errors to the exit codes the README documents.
 #include "coordinator/commands/commands.hpp"
 #include "uploader/base/exit_code.hpp"
+#include "uploader/base/process.hpp"
 #include "uploader/protocol/action.hpp"
 
 #include <CLI/CLI.hpp>
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
       return coordinator::run_sync_and_build(sync);
     }
     if (*secrets_command) {
+      keep_out_of_core_dumps();  // it holds the age identity and, for edit, the plaintext
       for (const auto* sub : secrets_command->get_subcommands()) {
         secrets.action = sub->get_name();
       }

@@ -9,9 +9,7 @@
 
 #include <sodium.h>
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 namespace fleet::builder::secrets {
 namespace {
@@ -27,17 +25,17 @@ struct Plaintext {
 };
 
 std::vector<age::Identity> load_identities(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Error("cannot read the host key " + path.string() +
-                " (fleet-builder decrypts secrets with it; run as root, or give --host-key)");
+  std::optional<std::vector<age::Identity>> identities;
+  try {
+    identities = age::read_identity_file(path);
+  } catch (Error& e) {
+    e.add_context("reading the host key (fleet-builder decrypts secrets with it; run as root, or give --host-key)");
+    throw;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string key = text.str();
-  auto identities = age::parse_identities(key, path.string());
-  sodium_memzero(key.data(), key.size());
-  return identities;
+  if (!identities) {
+    throw Error("the host key " + path.string() + " does not exist (fleet-builder decrypts secrets with it; give --host-key)");
+  }
+  return std::move(*identities);
 }
 
 }  // namespace

@@ -66,13 +66,14 @@ private:
 
 std::optional<std::vector<age::Identity>> try_admin_identity(const std::string& option) {
   for (const auto& candidate : identity_candidates(option)) {
-    auto text = read_optional_file(candidate);
-    if (text) {
-      try {
-        return age::parse_identities(*text, candidate.string());
-      } catch (const Error& e) {
-        throw ConfigError(e.what());
-      }
+    std::optional<std::vector<age::Identity>> identities;
+    try {
+      identities = age::read_identity_file(candidate);
+    } catch (const Error& e) {
+      throw ConfigError(e.what());
+    }
+    if (identities) {
+      return identities;
     }
     if (!option.empty()) {
       throw ConfigError("--identity " + option + " does not exist");

@@ -5,8 +5,12 @@
 #include "uploader/age/age.hpp"
 #include "uploader/age/bech32.hpp"
 #include "uploader/age/hkdf.hpp"
+#include "uploader/age/keys.hpp"
+#include "uploader/base/scratch_dir.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <fstream>
 
 using namespace fleet;
 using namespace fleet::age;
@@ -198,4 +202,23 @@ TEST_CASE("recipients and identities with bad text are refused with the accepted
   CHECK_THROWS_WITH(parse_recipient("hello"), Catch::Contains("neither"));
   CHECK_THROWS_WITH(parse_identities("not a key\n", "k.txt"), Catch::Contains("k.txt line 1"));
   CHECK_THROWS_WITH(parse_identities("# only a comment\n", "k.txt"), Catch::Contains("no identity"));
+}
+
+TEST_CASE("an identity file is read whole, within bounds") {
+  auto dir = ScratchDir::create_in(std::filesystem::temp_directory_path(), "fleet-identity-");
+  const auto id = generate_x25519();
+  const auto key_file = dir.path() / "age.key";
+  std::ofstream(key_file) << "# a comment\n" << identity_to_string(id) << "\n";
+  auto read = read_identity_file(key_file);
+  REQUIRE(read);
+  REQUIRE(read->size() == 1);
+  CHECK(read->front().recipient().public_key == id.recipient().public_key);
+
+  CHECK_FALSE(read_identity_file(dir.path() / "missing"));
+  CHECK_THROWS_WITH(read_identity_file(dir.path()), Catch::Contains("not a regular file"));
+  const auto huge = dir.path() / "huge.key";
+  std::ofstream(huge) << std::string((1 << 20) + 1, '#');
+  CHECK_THROWS_WITH(read_identity_file(huge), Catch::Contains("is larger than 1048576 bytes"));
+  std::ofstream(dir.path() / "bad.key") << "not a key\n";
+  CHECK_THROWS_WITH(read_identity_file(dir.path() / "bad.key"), Catch::Contains("bad.key line 1"));
 }

@@ -9,6 +9,10 @@
 #include <string>
 #include <thread>
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 using namespace fleet;
 
 namespace {
@@ -126,4 +130,18 @@ TEST_CASE("a program that cannot be started is an error naming it") {
   CHECK_THROWS_WITH(run_process({{"fleet-no-such-program"}, {}, "", {}}), "cannot run 'fleet-no-such-program': No such file or directory");
   CHECK_THROWS_WITH(run_process({{"/etc/passwd"}, {}, "", {}}), "cannot run '/etc/passwd': Permission denied");
   CHECK(run_process({{"sh", "-c", "exit 3"}, {}, "", {}}).exit_code == 3);
+}
+
+TEST_CASE("a process that holds secrets leaves no core dump") {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const bool dumpable_before = ::prctl(PR_GET_DUMPABLE) == 1;
+    keep_out_of_core_dumps();
+    ::_exit(dumpable_before && ::prctl(PR_GET_DUMPABLE) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

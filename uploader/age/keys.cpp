@@ -5,8 +5,15 @@
 #include "uploader/hash/sha256.hpp"
 #include "uploader/age/bech32.hpp"
 #include "uploader/age/ssh_key.hpp"
+#include "uploader/base/unique_fd.hpp"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <sstream>
 
@@ -166,6 +173,46 @@ Recipient ssh_to_x25519(const Recipient& ssh_recipient) {
   }
   r.text = bech32_encode(k_recipient_hrp, r.public_key);
   return r;
+}
+
+std::optional<std::vector<Identity>> read_identity_file(const std::filesystem::path& path) {
+  constexpr std::size_t k_max_identity_file = 1 << 20;
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    throw Error("cannot read " + path.string() + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw Error("cannot read " + path.string() + ": not a regular file");
+  }
+  // One byte more than announced shows a file that grew; the buffer itself never moves.
+  std::string text(std::min(static_cast<std::size_t>(st.st_size), k_max_identity_file) + 1, '\0');
+  struct Wipe {
+    std::string& bytes;
+    ~Wipe() { sodium_memzero(bytes.data(), bytes.size()); }
+  } wipe{text};
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      throw Error("cannot read " + path.string() + ": " + std::strerror(errno));
+    }
+    if (n == 0) {
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (done == text.size()) {
+    throw Error(path.string() + " is larger than " + std::to_string(text.size() - 1) +
+                " bytes (or grew while it was read): not an identity file");
+  }
+  return parse_identities(std::string_view(text.data(), done), path.string());
 }
 
 }  // namespace fleet::age

@@ -3,6 +3,8 @@
 
 #include "uploader/age/codec.hpp"
 
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +51,12 @@ Recipient parse_recipient(std::string_view text);
 // lines ignored) or an unencrypted OpenSSH ed25519 private key. `what` names the source in
 // errors (a path). Throws fleet::Error for anything else, including passphrase-protected keys.
 std::vector<Identity> parse_identities(std::string_view text, const std::string& what);
+
+// Reads and parses the identity file at `path` as parse_identities() does, leaving no copy of
+// the key in memory: the file is read into one buffer that never grows, wiped after parsing.
+// Returns nothing when `path` does not exist; throws fleet::Error when it cannot be read, is
+// larger than 1 MiB, or does not parse.
+std::optional<std::vector<Identity>> read_identity_file(const std::filesystem::path& path);
 
 // A fresh X25519 identity.
 Identity generate_x25519();

@@ -180,6 +180,12 @@ pid_t spawn_child(const Command& command, int stdin_fd, int stdout_fd, int stder
 
 void end_children_with_this_process() { g_children_end_with_this_process = true; }
 
+void keep_out_of_core_dumps() {
+  if (::prctl(PR_SET_DUMPABLE, 0) != 0) {
+    throw Error(std::string("cannot keep this process out of core dumps: ") + std::strerror(errno));
+  }
+}
+
 std::string nix_string_literal(std::string_view text) {
   std::string quoted = "\"";
   for (std::size_t i = 0; i < text.size(); ++i) {

@@ -54,6 +54,11 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
 // whose switch must never be cut off halfway. Lost across a set-user-ID exec (sudo).
 void end_children_with_this_process();
 
+// Makes this process non-dumpable: no core file, no ptrace by another process of the same user,
+// its /proc entries root's. For processes that hold decrypted secrets or private keys; an exec
+// (an editor, switch-to-configuration) starts dumpable again. Throws Error if the kernel refuses.
+void keep_out_of_core_dumps();
+
 // Renders argv as a shell-like string for messages ("nix eval --json 'path:/x#y'").
 std::string describe_command(const std::vector<std::string>& argv);
 
