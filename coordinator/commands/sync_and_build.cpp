@@ -15,6 +15,8 @@
 #include "coordinator/run/run_orchestrator.hpp"
 #include "coordinator/run/ssh_agent_link.hpp"
 #include "coordinator/view/progress_view.hpp"
+#include "uploader/base/error.hpp"
+#include "uploader/base/exit_code.hpp"
 #include "uploader/base/file_io.hpp"
 #include "uploader/base/unique_fd.hpp"
 #include "uploader/tarball/source_set.hpp"
@@ -22,6 +24,7 @@
 
 #include <fcntl.h>
 #include <iostream>
+#include <optional>
 #include <unistd.h>
 
 namespace fleet::coordinator {
@@ -36,9 +39,26 @@ void detach_stdin() {
   }
 }
 
-}  // namespace
+// A run that got as far as its report, and where that report went.
+struct FinishedRun {
+  RunReport report;
+  std::filesystem::path saved;  // empty when it could not be saved
+  std::string save_error;       // why, then
+};
 
-int run_sync_and_build(const SyncOptions& options) {
+// Saves the report in the history and --report FILE. A full disk must not take the summary
+// and the notification with it: the failure is kept for both instead of thrown.
+void save(FinishedRun& run, const SyncOptions& options) {
+  try {
+    run.saved = save_report(run.report, options.report_file);
+    run.save_error.clear();
+  } catch (const std::exception& e) {
+    run.saved.clear();
+    run.save_error = describe_error(e);
+  }
+}
+
+FinishedRun deploy(const SyncOptions& options) {
   auto loaded = load_selection(options.selection);
   const FleetConfig& config = loaded.config;
   const std::string action = protocol::to_string(options.action.value_or(protocol::Action::switch_));
@@ -131,23 +151,73 @@ int run_sync_and_build(const SyncOptions& options) {
   if (!logs.problem().empty()) {
     view->on_message("warning: node logs are incomplete: " + logs.problem());
   }
-  auto saved = save_report(report, options.report_file);
-  view->finish(report, saved);
+  FinishedRun run{std::move(report), {}, {}};
+  save(run, options);
+  view->finish(run.report, run.saved);
+  if (!run.save_error.empty()) {
+    std::cerr << "fleet: warning: the report could not be saved: " << run.save_error << '\n';
+    return run;
+  }
+  // The run is over and recorded: old runs that cannot be removed are a warning, not its outcome.
+  try {
+    auto pruned = prune_history(history_dir, config.run.history.keep, config.run.history.max_age_days,
+                                protocol::now_seconds(), run_id);
+    if (!pruned.empty() && !options.selection.json) {
+      std::cerr << "fleet: pruned " << pruned.size() << " old run" << (pruned.size() == 1 ? "" : "s") << " from the history\n";
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "fleet: warning: old runs could not be pruned from " << history_dir.string() << ": " << describe_error(e) << '\n';
+  }
+  return run;
+}
 
+// --notify for a run that ended without a report (a configuration error, the lock held by
+// another run, a failure before any node was contacted): an unattended run must not fail silently.
+void notify_failure(const SyncOptions& options, const std::exception_ptr& failure) {
+  std::string what = "an exception that is not a std::exception";
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    what = describe_error(e);
+  } catch (...) {
+  }
+  const std::string summary = "fleet sync-and-build ended before a report: " + what + "\n";
+  std::string error = run_notify(options.notify, summary, "", to_int(exit_code_for(failure)), {});
+  if (!error.empty()) {
+    std::cerr << "fleet: warning: " << error << '\n';
+  }
+}
+
+}  // namespace
+
+int run_sync_and_build(const SyncOptions& options) {
+  std::optional<FinishedRun> run;
+  try {
+    run = deploy(options);
+  } catch (...) {
+    if (!options.notify.empty()) {
+      notify_failure(options, std::current_exception());
+    }
+    throw;
+  }
   if (!options.notify.empty()) {
-    std::string error = run_notify(options.notify, format_summary(report, saved), run_id, report.exit_code(), saved);
+    std::string summary = format_summary(run->report, run->saved);
+    if (!run->save_error.empty()) {
+      summary += "\nthe report could not be saved: " + run->save_error + "\n";
+    }
+    std::string error = run_notify(options.notify, summary, run->report.run_id, run->report.exit_code(), run->saved);
     if (!error.empty()) {
       std::cerr << "fleet: warning: " << error << '\n';
-      report.notify_error = error;
-      save_report(report, options.report_file);
+      run->report.notify_error = error;
+      if (run->save_error.empty()) {
+        save(*run, options);
+        if (!run->save_error.empty()) {
+          std::cerr << "fleet: warning: the report could not record the notify command's failure: " << run->save_error << '\n';
+        }
+      }
     }
   }
-  auto pruned = prune_history(history_dir, config.run.history.keep, config.run.history.max_age_days,
-                              protocol::now_seconds(), run_id);
-  if (!pruned.empty() && !options.selection.json) {
-    std::cerr << "fleet: pruned " << pruned.size() << " old run" << (pruned.size() == 1 ? "" : "s") << " from the history\n";
-  }
-  return report.exit_code();
+  return run->report.exit_code();
 }
 
 }  // namespace fleet::coordinator

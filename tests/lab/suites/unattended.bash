@@ -152,6 +152,35 @@ test_skip_unchanged_and_notify() {
   expect_eq ok "$(result_of "$LAB_SCRATCH/noskip.json" t1)"
 }
 
+# A nightly run must say when it could not deploy or keep its report: --notify runs then too.
+test_notify_runs_when_the_run_fails_early_or_the_report_cannot_be_saved() {
+  export XDG_STATE_HOME=$LAB_SCRATCH/state-notify
+  local notify=$LAB_SCRATCH/notify-early.txt full=$LAB_SCRATCH/full rc=0 out
+  out=$(fleet sync-and-build -c "$LAB_SCRATCH/no-such-fleet.json" --unattended \
+    --notify "{ cat; env | grep ^FLEET_ | sort; } >$notify" 2>&1) || rc=$?
+  expect_eq 2 "$rc" "exit code of a run without its fleet.json; output: $out"
+  expect_file_contains "$notify" "fleet sync-and-build ended before a report: "
+  expect_file_contains "$notify" "no-such-fleet.json"
+  expect_file_contains "$notify" "FLEET_EXIT_CODE=2"
+
+  # The laptop's disk is full where --report FILE goes (a 64 KiB tmpfs, filled up).
+  mkdir -p "$full"
+  lab exec laptop mount -t tmpfs -o size=64k tmpfs "$full"
+  lab exec laptop dd if=/dev/zero of="$full/filler" bs=4k 2>/dev/null || true
+  notify=$LAB_SCRATCH/notify-full.txt
+  rc=0
+  out=$(fleet sync-and-build -c "$FLEET_DIR/fleet.json" --on t1 --unattended --report "$full/report.json" \
+    --notify "{ cat; env | grep ^FLEET_ | sort; } >$notify" 2>&1) || rc=$?
+  lab exec laptop umount "$full"
+  expect_eq 0 "$rc" "exit code of a deployment whose report cannot be saved; output: $out"
+  expect_contains "$out" "the report could not be saved: "
+  expect_contains "$out" "No space left on device"
+  expect_file_contains "$notify" "t1  ok"
+  expect_file_contains "$notify" "the report could not be saved: "
+  expect_file_contains "$notify" "FLEET_EXIT_CODE=0"
+  grep -qx "FLEET_REPORT=" "$notify" || fail "FLEET_REPORT names a report that was not saved: $(cat "$notify")"
+}
+
 test_update_inputs_records_the_new_lock() {
   export XDG_STATE_HOME=$LAB_SCRATCH/state-inputs
   local dir extra=$LAB_SCRATCH/extra-input first second
