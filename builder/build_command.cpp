@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <optional>
 #include <iterator>
 #include <pwd.h>
 #include <system_error>
@@ -154,15 +155,16 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   // (The unpack's brief chdir() is harmless to the probes: their paths are all absolute.)
   auto unpacking = std::async(std::launch::async, [&store, &job] { return store.ensure_tree(job.source_hash); });
   probe_targets(targets, work_dir, events, limits);
-  std::filesystem::path source;
+  std::optional<HeldTree> held;
   try {
-    source = unpacking.get();
+    held.emplace(unpacking.get());
   } catch (const Error& e) {
     return fail_all(e.what());  // ensure_tree says which source and where
   } catch (const std::system_error& e) {
     return fail_all("cannot unpack source " + job.source_hash + ": " + e.what());
   }
-  std::string flake_ref = "path:" + (source / job.flake).lexically_normal().string();
+  const std::filesystem::path& source = held->root();
+  std::string flake_ref = "path:" + held->flake_dir(job.flake).string();
   secrets::attach_bundles(targets, source, events);
   // Self-building targets are built like the others and activated here, through the same
   // supervisor: nixos-rebuild would skip the hooks, checks, confirmation and rollback.

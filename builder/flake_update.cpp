@@ -29,8 +29,9 @@ std::string read_file(const fs::path& path) {
 void run_update_inputs(const std::string& hash, const std::string& flake, const NixCli& nix, int timeout_seconds,
                        const AgentPaths& paths, std::ostream& out) {
   const SourceStore store(paths.state_dir);
-  store.flake_dir(hash, flake);  // checks both arguments and unpacks the tree
-  const fs::path source = store.tree(hash);
+  const HeldTree held = store.ensure_tree(hash);
+  held.flake_dir(flake);  // checks it
+  const fs::path source = held.root();
   fs::create_directories(paths.state_dir / "runs");
   // Removes the scratch copy whatever happens.
   ScratchDir scratch(paths.state_dir / "runs" / ("update-inputs-" + std::to_string(getpid())));

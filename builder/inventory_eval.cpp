@@ -91,7 +91,8 @@ std::optional<std::pair<std::string, std::string>> failing_node(const InventoryE
 void run_inventory(const std::string& hash, const std::string& flake, protocol::InventoryKind kind, const NixCli& nix,
                    int timeout_seconds, std::optional<std::uint64_t> memory_limit_mb, const AgentPaths& paths,
                    std::ostream& out) {
-  const auto flake_dir = SourceStore(paths.state_dir).flake_dir(hash, flake);
+  const HeldTree source = SourceStore(paths.state_dir).ensure_tree(hash);
+  const auto flake_dir = source.flake_dir(flake);
   const InventoryEval eval{nix, "path:" + flake_dir.string() + "#" + protocol::inventory_attribute(kind), timeout_seconds};
   limit_data(memory_limit_mb);
   auto result = eval(inventory_apply(kind));

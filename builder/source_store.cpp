@@ -7,6 +7,13 @@
 #include "uploader/tarball/tarball_reader.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace fleet::builder {
 
@@ -19,43 +26,94 @@ bool SourceStore::holds(const std::string& hash) const {
   return fs::is_regular_file(fs::symlink_status(tar_path(hash), ec));
 }
 
-fs::path SourceStore::ensure_tree(const std::string& hash) const {
-  std::error_code ec;
-  if (fs::is_directory(fs::symlink_status(tree(hash), ec))) {
-    return tree(hash);
+namespace {
+
+// The tree at `tree`, opened and locked `how` (LOCK_SH: a job reads it; LOCK_EX | LOCK_NB: no
+// one does), or an invalid fd when it is not there, or is locked the other way.
+UniqueFd lock_tree(const fs::path& tree, int how) {
+  UniqueFd fd(::open(tree.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  int rc = -1;
+  while (fd.valid() && (rc = ::flock(fd.get(), how)) != 0 && errno == EINTR) {
   }
-  auto kept = tar(hash);
-  if (!kept) {
-    throw NodeError("source " + hash + " was not received on this host; send it first (fleet-builder receive)");
+  if (!fd.valid() || rc != 0) {
+    return {};
   }
-  // The newest tree unpacked before is most like this one: its unchanged files are reused.
-  fs::path earlier;
-  for (const auto& base : bases()) {
-    std::error_code ec2;
-    if (base != hash && fs::is_directory(fs::symlink_status(tree(base), ec2))) {
-      earlier = tree(base);
-      break;
-    }
+  // Removing renames a tree away before deleting it: a lock taken on what is no longer there
+  // (or something new in its place) protects nothing.
+  struct stat held {}, named {};
+  if (::fstat(fd.get(), &held) != 0 || ::lstat(tree.c_str(), &named) != 0 || held.st_ino != named.st_ino ||
+      held.st_dev != named.st_dev) {
+    return {};
   }
-  try {
-    tarball::unpack_tar(*kept, tree(hash), hash, earlier);
-  } catch (const tarball::DestinationExists&) {
-    // Another job unpacked it first.
-  } catch (Error& e) {
-    e.add_context("unpacking source " + hash + " into " + tree(hash).string());
-    throw;
-  }
-  return tree(hash);
+  return fd;
 }
 
-fs::path SourceStore::flake_dir(const std::string& hash, const std::string& flake) const {
+}  // namespace
+
+fs::path HeldTree::flake_dir(const std::string& flake) const {
+  if (!protocol::is_flake_path(flake)) {
+    throw ProtocolError("--flake must be a relative path inside the source, got '" + flake + "'");
+  }
+  return (m_root / flake).lexically_normal();
+}
+
+HeldTree SourceStore::ensure_tree(const std::string& hash) const {
   if (!protocol::is_content_hash(hash)) {
     throw ProtocolError("--hash is not a content hash: '" + hash + "'");
   }
-  if (flake.empty() || flake.front() == '/' || flake.find("..") != std::string::npos) {
-    throw ProtocolError("--flake must be a relative path inside the source, got '" + flake + "'");
+  // A tree removed between its unpack and its lock is unpacked again, once or twice at most.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (UniqueFd lock = lock_tree(tree(hash), LOCK_SH); lock.valid()) {
+      return HeldTree(tree(hash), std::move(lock));
+    }
+    auto kept = tar(hash);
+    if (!kept) {
+      throw NodeError("source " + hash + " was not received on this host; send it first (fleet-builder receive)");
+    }
+    // The newest tree unpacked before is most like this one: its unchanged files are reused.
+    fs::path earlier;
+    for (const auto& base : bases()) {
+      std::error_code ec;
+      if (base != hash && fs::is_directory(fs::symlink_status(tree(base), ec))) {
+        earlier = tree(base);
+        break;
+      }
+    }
+    try {
+      tarball::unpack_tar(*kept, tree(hash), hash, earlier);
+    } catch (const tarball::DestinationExists&) {
+      // Another job unpacked it first.
+    } catch (Error& e) {
+      e.add_context("unpacking source " + hash + " into " + tree(hash).string());
+      throw;
+    }
   }
-  return (ensure_tree(hash) / flake).lexically_normal();
+  throw NodeError("source " + hash + " was removed from " + tree(hash).string() +
+                  " each time it was unpacked; is another agent pruning this state directory?");
+}
+
+void SourceStore::remove_unkept_trees(const std::vector<std::string>& kept) const {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(m_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const bool doomed = name.rfind(".removing-", 0) == 0;  // left by a removal that was cut short
+    if (!doomed && (!protocol::is_content_hash(name) || std::find(kept.begin(), kept.end(), name) != kept.end())) {
+      continue;
+    }
+    if (!doomed) {
+      const UniqueFd unused = lock_tree(entry.path(), LOCK_EX | LOCK_NB);
+      if (!unused.valid()) {
+        continue;  // a job reads it; the next prune removes it
+      }
+      const fs::path away = m_dir / (".removing-" + name + "-" + std::to_string(::getpid()));
+      if (::rename(entry.path().c_str(), away.c_str()) != 0) {
+        continue;
+      }
+      fs::remove_all(away, ec);
+    } else {
+      fs::remove_all(entry.path(), ec);
+    }
+  }
 }
 
 std::vector<std::string> SourceStore::bases() const {
@@ -100,6 +158,11 @@ void SourceStore::keep_tar(const std::string& hash, std::string_view tar, std::o
       fs::remove(compressed_path(kept[i]), ec);
     }
   }
+  kept.resize(std::min(kept.size(), k_kept_tars));
+  if (std::find(kept.begin(), kept.end(), hash) == kept.end()) {
+    kept.push_back(hash);
+  }
+  remove_unkept_trees(kept);
 }
 
 std::optional<std::string> SourceStore::compressed(const std::string& hash) const {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/base/unique_fd.hpp"
+
 #include <cstddef>
 #include <filesystem>
 #include <optional>
@@ -9,6 +11,23 @@
 #include <vector>
 
 namespace fleet::builder {
+
+// An unpacked source tree that a job reads. While a HeldTree exists, the store does not remove
+// the tree (a shared flock on its directory says it is in use).
+class HeldTree {
+public:
+  HeldTree(std::filesystem::path root, UniqueFd lock) : m_root(std::move(root)), m_lock(std::move(lock)) {}
+
+  const std::filesystem::path& root() const { return m_root; }
+
+  // The flake directory `flake` (relative, inside the tree). Throws ProtocolError for a flake
+  // path that could leave the tree.
+  std::filesystem::path flake_dir(const std::string& flake) const;
+
+private:
+  std::filesystem::path m_root;
+  UniqueFd m_lock;
+};
 
 // The sources an agent holds under <state>/sources: each received source as <hash>.tar (the
 // newest few are kept: the bases deltas are made against, and what this node relays to
@@ -25,17 +44,14 @@ public:
   // relay it.
   bool holds(const std::string& hash) const;
 
-  // The unpacked tree of `hash`, unpacked from its tar first if need be (a receive only keeps
-  // the tar, so that relaying to other nodes does not wait for an unpack), hardlinking the
-  // files it shares with the newest tree unpacked before. Throws fleet::NodeError
-  // when neither is here, fleet::ProtocolError when the tar cannot be unpacked safely, and
-  // adds the context "unpacking source <hash> into <tree>" to any fleet::Error of the unpack.
-  std::filesystem::path ensure_tree(const std::string& hash) const;
-
-  // The flake directory `flake` (relative, inside the source) of the source `hash`, unpacked.
-  // Throws ProtocolError for a malformed hash or a flake path that could leave the tree, and
-  // what ensure_tree() throws.
-  std::filesystem::path flake_dir(const std::string& hash, const std::string& flake) const;
+  // The unpacked tree of `hash`, held for the caller; unpacked from its tar first if need be
+  // (a receive only keeps the tar, so that relaying to other nodes does not wait for an
+  // unpack), hardlinking the files it shares with the newest tree unpacked before. Its files
+  // are read-only: one inode may belong to several trees. Throws fleet::ProtocolError for a
+  // malformed hash or a tar that cannot be unpacked safely, fleet::NodeError when neither tree
+  // nor tar is here, and adds the context "unpacking source <hash> into <tree>" to any
+  // fleet::Error of the unpack.
+  HeldTree ensure_tree(const std::string& hash) const;
 
   // Hashes of the kept tars, newest first.
   std::vector<std::string> bases() const;
@@ -45,7 +61,8 @@ public:
 
   // Keeps `tar` (already verified to be `hash`) atomically, and the .tar.zst it came as when
   // given (relayed as it is, not compressed again), then removes the least recently used tars
-  // beyond k_kept_tars. Throws fleet::Error when it cannot be written.
+  // beyond k_kept_tars and the unpacked trees whose tar is gone, unless a job holds them.
+  // Throws fleet::Error when it cannot be written.
   void keep_tar(const std::string& hash, std::string_view tar,
                 std::optional<std::string_view> compressed = std::nullopt) const;
 
@@ -57,6 +74,7 @@ public:
 private:
   std::filesystem::path tar_path(const std::string& hash) const { return m_dir / (hash + ".tar"); }
   std::filesystem::path compressed_path(const std::string& hash) const { return m_dir / (hash + ".tar.zst"); }
+  void remove_unkept_trees(const std::vector<std::string>& kept) const;
 
   std::filesystem::path m_dir;
 };

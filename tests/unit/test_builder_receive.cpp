@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <sstream>
+#include <optional>
 #include <thread>
 
 using namespace fleet;
@@ -82,7 +83,7 @@ TEST_CASE("receive unpacks a whole tarball once, keeps its tar, and then reports
                                    {"payloadBytes", packed.compressed.size()}, {"base", nullptr}});
   // Kept as a tar; a job unpacks it.
   CHECK_FALSE(fs::exists(state / "sources" / packed.content_hash));
-  const fs::path dest = builder::SourceStore(state).ensure_tree(packed.content_hash);
+  const fs::path dest = builder::SourceStore(state).ensure_tree(packed.content_hash).root();
   CHECK(fleet::test::read_file(dest / "hosts/a.nix") == "{ a = 1; }\n");
   CHECK(tarball::zstd_compress(fleet::test::read_file(state / "sources" / (packed.content_hash + ".tar"))) ==
         packed.compressed);
@@ -116,7 +117,7 @@ TEST_CASE("receive rebuilds a source from a delta against a tar it keeps, and of
   CHECK(lines[0]["bases"] == nlohmann::json::array({first.content_hash}));
   CHECK(lines[1]["base"] == first.content_hash);
   CHECK(lines[1]["payloadBytes"] == delta.size());
-  CHECK(fleet::test::read_file(builder::SourceStore(state).ensure_tree(second.content_hash) / "pkgs/file7") ==
+  CHECK(fleet::test::read_file(builder::SourceStore(state).ensure_tree(second.content_hash).root() / "pkgs/file7") ==
         "changed\n");
   CHECK(builder::SourceStore(state).bases() == std::vector<std::string>{second.content_hash, first.content_hash});
   CHECK_FALSE(builder::SourceStore(state).compressed(second.content_hash));
@@ -196,8 +197,8 @@ TEST_CASE("a new source reuses the unchanged files of the tree before it, and wr
   receive(first.content_hash, state, tmp / "in", full_upload(first));
   receive(second.content_hash, state, tmp / "in", full_upload(second));
   const builder::SourceStore store(state);
-  const fs::path old_tree = store.ensure_tree(first.content_hash);
-  const fs::path new_tree = store.ensure_tree(second.content_hash);
+  const fs::path old_tree = store.ensure_tree(first.content_hash).root();
+  const fs::path new_tree = store.ensure_tree(second.content_hash).root();
 
   auto same_inode = [&](const std::string& name) {
     return fs::equivalent(old_tree / name, new_tree / name);
@@ -210,6 +211,49 @@ TEST_CASE("a new source reuses the unchanged files of the tree before it, and wr
   CHECK(fleet::test::read_file(old_tree / "pkgs/file7") == "content 7\n");
   CHECK((fs::status(new_tree / "pkgs/file8").permissions() & fs::perms::owner_exec) != fs::perms::none);
   CHECK((fs::status(old_tree / "pkgs/file8").permissions() & fs::perms::owner_exec) == fs::perms::none);
+  // A shared inode must not be written through one tree: files are read-only for everyone.
+  CHECK((fs::status(new_tree / "pkgs/file1").permissions() & fs::perms::all) == fs::perms(0444));
+  CHECK((fs::status(new_tree / "bin/run").permissions() & fs::perms::all) == fs::perms(0555));
+}
+
+TEST_CASE("an unpacked tree goes with its tar, unless a job holds it") {
+  TempDir tmp;
+  const fs::path state = tmp / "state";
+  auto source = [&](int i) {
+    write_file(tmp / "src/flake.nix", "{ version = " + std::to_string(i) + "; }\n");
+    return tarball::pack(tarball::collect_sources(tmp / "src", {}));
+  };
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 6; ++i) {
+    hashes.push_back(source(i).content_hash);
+  }
+  const builder::SourceStore store(state);
+  receive(hashes[0], state, tmp / "in", full_upload(source(0)));
+  receive(hashes[1], state, tmp / "in", full_upload(source(1)));
+  store.ensure_tree(hashes[0]);  // unpacked, then let go
+  std::optional<builder::HeldTree> held = store.ensure_tree(hashes[1]);
+  for (int i = 2; i < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // distinct mtimes
+    receive(hashes[i], state, tmp / "in", full_upload(source(i)));
+  }
+  // Tars 0 and 1 are gone: tree 0 with its tar, tree 1 kept for the job that reads it.
+  CHECK(store.bases() == std::vector<std::string>{hashes[4], hashes[3], hashes[2]});
+  CHECK_FALSE(fs::exists(store.tree(hashes[0])));
+  CHECK(fleet::test::read_file(held->flake_dir(".") / "flake.nix") == "{ version = 1; }\n");
+  held.reset();
+  receive(hashes[5], state, tmp / "in", full_upload(source(5)));
+  CHECK_FALSE(fs::exists(store.tree(hashes[1])));
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(store.dir())) {
+    if (entry.is_directory()) {
+      left.push_back(entry.path().filename().string());
+    }
+  }
+  CHECK(left.empty());
+  // A tree whose tar is gone cannot be unpacked again.
+  CHECK_THROWS_AS(store.ensure_tree(hashes[1]), NodeError);
+  CHECK_THROWS_WITH(store.ensure_tree("../x"), Catch::Contains("not a content hash"));
+  CHECK_THROWS_WITH(store.ensure_tree(hashes[5]).flake_dir("../x"), Catch::Contains("relative path inside the source"));
 }
 
 TEST_CASE("a source that cannot be unpacked says which one, and stays a protocol error") {

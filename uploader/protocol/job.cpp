@@ -57,6 +57,10 @@ bool is_content_hash(std::string_view hash) {
          std::all_of(hash.begin(), hash.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+bool is_flake_path(std::string_view flake) {
+  return !flake.empty() && flake.front() != '/' && flake.find("..") == std::string_view::npos;
+}
+
 nlohmann::json to_json(const BuildJob& job) {
   nlohmann::json targets = nlohmann::json::array();
   for (const auto& t : job.targets) {
@@ -114,7 +118,7 @@ BuildJob parse_build_job(const nlohmann::json& json) {
     throw ProtocolError("job field 'source' is not a content hash: '" + job.source_hash + "'");
   }
   job.flake = require(json, "", "flake", value_t::string).get<std::string>();
-  if (job.flake.empty() || job.flake.front() == '/' || job.flake.find("..") != std::string::npos) {
+  if (!is_flake_path(job.flake)) {
     throw ProtocolError("job field 'flake' must be a relative path inside the source, got '" + job.flake + "'");
   }
   if (json.contains("inventory")) {

@@ -113,4 +113,7 @@ bool is_printable_name(std::string_view value);
 // True when `hash` is 64 lowercase hex digits, the only form of content hash on the wire.
 bool is_content_hash(std::string_view hash);
 
+// True when `flake` can name a flake directory inside a source: relative, without "..".
+bool is_flake_path(std::string_view flake);
+
 }  // namespace fleet::protocol

@@ -71,7 +71,7 @@ void normalise_mode(archive_entry* e) {
     archive_entry_set_perm(e, 0777);
     break;
   default:
-    archive_entry_set_perm(e, (archive_entry_perm(e) & 0111) != 0 ? 0755 : 0644);
+    archive_entry_set_perm(e, (archive_entry_perm(e) & 0111) != 0 ? 0555 : 0444);
     break;
   }
 }

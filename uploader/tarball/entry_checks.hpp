@@ -24,8 +24,9 @@ std::optional<std::string> normalised_name(const char* raw);
 void validate_entry(archive_entry* e, const UnpackLimits& limits);
 
 // Sets the entry's permissions to what an unpacked source has: directories 0755, symlinks
-// 0777, files 0755 when any execute bit was set and 0644 otherwise. Owners and times are
-// never restored.
+// 0777, files read-only, 0555 when any execute bit was set and 0444 otherwise (a file may be
+// hardlinked into several trees: writing it through one would change the others). Owners and
+// times are never restored.
 void normalise_mode(archive_entry* e);
 
 // Remembers the tarball's symlinks and refuses entries beneath one: writing them would go
