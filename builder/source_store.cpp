@@ -84,6 +84,13 @@ HeldTree SourceStore::ensure_tree(const std::string& hash) const {
     } catch (const tarball::DestinationExists&) {
       // Another job unpacked it first.
     } catch (Error& e) {
+      if (dynamic_cast<const ProtocolError*>(&e) != nullptr) {
+        // It was verified when received, so it was damaged since (a crash, a disk): keeping it
+        // would have every later upload skipped as held and every build fail the same way.
+        std::error_code ec;
+        fs::remove(tar_path(hash), ec);
+        fs::remove(compressed_path(hash), ec);
+      }
       e.add_context("unpacking source " + hash + " into " + tree(hash).string());
       throw;
     }
@@ -146,9 +153,13 @@ std::optional<std::string> SourceStore::tar(const std::string& hash) const {
 }
 
 void SourceStore::keep_tar(const std::string& hash, std::string_view tar, std::optional<std::string_view> compressed) const {
-  write_file_atomically(tar_path(hash), tar);
+  // Synced before the rename: after a crash, a kept tar is whole or not there, never a
+  // truncated one this node would claim to hold.
+  AtomicWriteOptions synced;
+  synced.durability = Durability::file;
+  write_file_atomically(tar_path(hash), tar, synced);
   if (compressed) {
-    write_file_atomically(compressed_path(hash), *compressed);
+    write_file_atomically(compressed_path(hash), *compressed, synced);
   }
   std::error_code ec;
   auto kept = bases();

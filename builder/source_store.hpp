@@ -50,7 +50,8 @@ public:
   // are read-only: one inode may belong to several trees. Throws fleet::ProtocolError for a
   // malformed hash or a tar that cannot be unpacked safely, fleet::NodeError when neither tree
   // nor tar is here, and adds the context "unpacking source <hash> into <tree>" to any
-  // fleet::Error of the unpack.
+  // fleet::Error of the unpack. A tar that no longer unpacks (damaged since it was received)
+  // is removed, so that the next run sends it again.
   HeldTree ensure_tree(const std::string& hash) const;
 
   // Hashes of the kept tars, newest first.

@@ -276,4 +276,6 @@ TEST_CASE("a source that cannot be unpacked says which one, and stays a protocol
                                                    store.tree(claimed).string()));
   }
   CHECK_FALSE(fs::exists(store.tree(claimed)));
+  // Damaged since it was received: it is not held any more, so the next run sends it again.
+  CHECK_FALSE(store.holds(claimed));
 }
