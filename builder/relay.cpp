@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -37,16 +38,20 @@ transfer::RelayOutcome send_to(const transfer::RelayDestination& destination, co
     command.argv = make_target_ssh(target, work_dir).fresh_command("fleet-builder receive --hash " + hash);
     command.timeout = std::chrono::seconds{timeout};
     std::string last_line;
-    command.answer_first_line = [&](std::string_view line) -> std::string {
+    // The payload is shared by every destination that gets the same one: written, not copied.
+    std::shared_ptr<const transfer::Payload> payload;
+    std::string header_line;
+    command.answer_first_line = [&](std::string_view line) -> std::vector<std::string_view> {
       const auto hello = transfer::parse_receive_hello(line);
       if (hello.have) {
         outcome.had = true;
         return {};
       }
-      auto payload = payloads.payload_for(hello);
+      payload = payloads.payload_for(hello);
       outcome.base = payload->header.base;
       outcome.bytes = payload->header.bytes;
-      return transfer::to_line(payload->header) + "\n" + payload->bytes;
+      header_line = transfer::to_line(payload->header) + "\n";
+      return {header_line, payload->bytes};
     };
     auto result = run_process(command, [&](std::string_view line) { last_line = line; });
     auto answer = protocol::parse_json(last_line);

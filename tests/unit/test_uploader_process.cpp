@@ -126,6 +126,26 @@ TEST_CASE("children end with a process that asked for it, even when it is killed
   }
 }
 
+TEST_CASE("a dialogue's answer is written piece by piece after the child's first line") {
+  const std::string large(1 << 20, 'x');  // more than a pipe holds: written as the child reads
+  Command command{{"sh", "-c", "echo ready; wc -c; cat >/dev/null"}, {}, "", std::chrono::seconds{30}};
+  std::string first;
+  command.answer_first_line = [&](std::string_view line) -> std::vector<std::string_view> {
+    first = line;
+    return {"header\n", "", large, "end\n"};
+  };
+  auto result = run_process(command);
+  CHECK(first == "ready");
+  CHECK(result.ok());
+  CHECK(result.out == "ready\n" + std::to_string(7 + large.size() + 4) + "\n");
+
+  SECTION("an empty answer closes stdin") {
+    command.argv = {"sh", "-c", "echo ready; wc -c"};
+    command.answer_first_line = [](std::string_view) -> std::vector<std::string_view> { return {}; };
+    CHECK(run_process(command).out == "ready\n0\n");
+  }
+}
+
 TEST_CASE("a program that cannot be started is an error naming it") {
   CHECK_THROWS_WITH(run_process({{"fleet-no-such-program"}, {}, "", {}}), "cannot run 'fleet-no-such-program': No such file or directory");
   CHECK_THROWS_WITH(run_process({{"/etc/passwd"}, {}, "", {}}), "cannot run '/etc/passwd': Permission denied");

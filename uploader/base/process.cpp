@@ -246,20 +246,27 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
 
   ProcessResult result;
   std::deque<std::string> tail;
-  std::string stdin_data = dialogue ? std::string() : command.stdin_data;
+  // What is still to be written to stdin: the unwritten part of pieces[piece], then the rest.
+  std::vector<std::string_view> pieces;
+  if (!dialogue && !command.stdin_data.empty()) {
+    pieces.push_back(command.stdin_data);
+  }
+  std::size_t piece = 0;
+  std::size_t written = 0;
   bool awaiting_first_line = dialogue;
   std::exception_ptr answer_failure;
   LineSplitter out_lines([&](std::string_view line) {
     if (awaiting_first_line) {
       awaiting_first_line = false;
       try {
-        stdin_data = command.answer_first_line(line);
+        pieces = command.answer_first_line(line);
       } catch (...) {
         // Rethrown once the child, left without input, has ended.
         answer_failure = std::current_exception();
-        stdin_data.clear();
+        pieces.clear();
       }
-      if (stdin_data.empty()) {
+      std::erase_if(pieces, [](std::string_view p) { return p.empty(); });
+      if (pieces.empty()) {
         in.write_end.reset();
       }
     }
@@ -280,8 +287,7 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
     }
   });
 
-  std::size_t written = 0;
-  if (stdin_data.empty() && !dialogue) {
+  if (pieces.empty() && !dialogue) {
     in.write_end.reset();
   } else {
     fcntl(in.write_end.get(), F_SETFL, O_NONBLOCK);
@@ -329,13 +335,18 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
         continue;
       }
       if (writing && fds[i].fd == in.write_end.get()) {
-        ssize_t n = ::write(in.write_end.get(), stdin_data.data() + written, stdin_data.size() - written);
+        const std::string_view rest = pieces[piece].substr(written);
+        ssize_t n = ::write(in.write_end.get(), rest.data(), rest.size());
         if (n > 0) {
           written += static_cast<std::size_t>(n);
         }
+        if (written == pieces[piece].size()) {
+          ++piece;
+          written = 0;
+        }
         if (n < 0 && errno != EAGAIN) {
           in.write_end.reset();  // the child stopped reading; its exit status tells the rest
-        } else if (written == stdin_data.size()) {
+        } else if (piece == pieces.size()) {
           in.write_end.reset();
         }
         continue;

@@ -19,8 +19,10 @@ struct Command {
   std::string stdin_data;                  // written then closed; empty: stdin is /dev/null
   std::chrono::seconds timeout{0};         // 0: none; on expiry the child's process group is killed
   // For a dialogue: when set, stdin stays open (and stdin_data unused) until the child's first
-  // stdout line, whose answer is then written to stdin before it is closed.
-  std::function<std::string(std::string_view first_line)> answer_first_line{};
+  // stdout line, whose answer is then written to stdin before it is closed. The answer is the
+  // pieces to write, in order, which must stay valid until run_process() returns: a large
+  // payload is written from where it is kept, not copied.
+  std::function<std::vector<std::string_view>(std::string_view first_line)> answer_first_line{};
 };
 
 // How a child ended.
