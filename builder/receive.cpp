@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -23,6 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t k_max_header = 4096;
+constexpr std::uint64_t k_max_reserved = 256ull << 20;
 
 // Reads the header line, then exactly the bytes it announces, then insists on the end of input.
 class InputReader {
@@ -47,6 +49,9 @@ public:
   }
 
   std::string exactly(std::uint64_t size) {
+    // Room for it all at once, so growing never holds two copies; only up to a bound, since a
+    // header costs nothing to send and the bytes it announces may never come.
+    m_buffer.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(size, k_max_reserved)));
     while (m_buffer.size() < size) {
       if (fill() == 0) {
         throw ProtocolError("the payload ended after " + std::to_string(m_buffer.size()) + " of " +
