@@ -4,6 +4,7 @@
 #include "uploader/base/process.hpp"
 #include "uploader/protocol/json_document.hpp"
 
+#include <algorithm>
 #include <map>
 #include <unistd.h>
 
@@ -166,10 +167,19 @@ void build_targets(std::vector<TargetState>& targets, const NixCli& nix, const s
     if (!check.ok()) {
       state->failed = true;
       std::string why = errors[state];
-      auto log = run_process({nix.legacy("nix-store", {"--read-log", state->drv_path}), {}, "", std::chrono::seconds{60}});
-      if (log.ok() && !log.out.empty()) {
-        auto tail_start = log.out.size() > 4000 ? log.out.size() - 4000 : 0;
-        why += "last log lines:\n" + log.out.substr(tail_start);
+      // A build log may be gigabytes; only its end is kept, as it streams past.
+      constexpr std::size_t k_log_tail_bytes = 4000;
+      std::string tail;
+      auto keep_tail = [&](std::string_view line) {
+        tail.append(line.substr(line.size() - std::min(line.size(), k_log_tail_bytes))).push_back('\n');
+        if (tail.size() > 2 * k_log_tail_bytes) {
+          tail.erase(0, tail.size() - k_log_tail_bytes);
+        }
+      };
+      auto log = run_process({nix.legacy("nix-store", {"--read-log", state->drv_path}), {}, "", std::chrono::seconds{60}},
+                             keep_tail);
+      if (log.ok() && !tail.empty()) {
+        why += "last log lines:\n" + tail.substr(tail.size() - std::min(tail.size(), k_log_tail_bytes));
       }
       if (why.empty()) {
         why = result.timed_out ? "the build timed out\n" : result.err_tail;

@@ -15,17 +15,39 @@ double duration(double from, double to) {
   return std::isfinite(seconds) && seconds > 0 ? seconds : 0;
 }
 
+bool is_continuation_byte(char c) {
+  return (static_cast<unsigned char>(c) & 0xc0U) == 0x80U;
+}
+
 // Cuts at a UTF-8 boundary so the report stays valid JSON text.
 std::string cut_line(std::string line) {
   if (line.size() <= k_max_log_line) {
     return line;
   }
   std::size_t end = k_max_log_line;
-  while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xc0U) == 0x80U) {
+  while (end > 0 && is_continuation_byte(line[end])) {
     --end;
   }
   line.resize(end);
   return line + "…";
+}
+
+// An error longer than k_max_error: its first line (cut like a log line) and as much of its end
+// as fits, starting at a line where possible.
+std::string cut_error(const std::string& message) {
+  if (message.size() <= k_max_error) {
+    return message;
+  }
+  const std::string head = cut_line(message.substr(0, message.find('\n')));
+  const std::size_t room = k_max_error - std::min(k_max_error, head.size() + 8);
+  std::size_t start = message.size() - room;
+  if (auto line = message.find('\n', start); line != std::string::npos && line + 1 < message.size()) {
+    start = line + 1;
+  }
+  while (start < message.size() && is_continuation_byte(message[start])) {
+    ++start;
+  }
+  return head + "\n…\n" + message.substr(start);
 }
 
 }  // namespace
@@ -52,7 +74,7 @@ RunRecorder::NodeRecord& RunRecorder::state(const std::string& name) {
 const NodeOutcome& RunRecorder::node(const std::string& name) const { return state(name).outcome; }
 
 void RunRecorder::add_error(NodeOutcome& outcome, const std::string& phase, const std::string& message) {
-  std::string entry = phase + ": " + (message.empty() ? "failed" : cut_line(message));
+  std::string entry = phase + ": " + (message.empty() ? "failed" : cut_error(message));
   // The first failure stays on the first line; later ones (a failed rollback) follow it.
   outcome.error = outcome.error.empty() ? entry : outcome.error + "\n" + entry;
 }

@@ -17,6 +17,10 @@ namespace fleet::coordinator {
 // must not make reports huge).
 inline constexpr std::size_t k_max_log_line = 1000;
 
+// Longest error a report keeps per failure, in bytes. A longer one keeps its first line (what
+// failed) and its end (for a build, the last lines of its log, where the reason is).
+inline constexpr std::size_t k_max_error = 2048;
+
 // Longest closure difference a report keeps per node, in bytes.
 inline constexpr std::size_t k_max_closure_diff = 32 * 1024;
 

@@ -58,7 +58,8 @@ in
       name = "nixos-system-${name}";
       system = "x86_64-linux";
       builder = "/bin/sh";
-      args = [ "-c" "echo '${name}: this configuration fails to build on purpose (lab fixture)' >&2; exit 1" ];
+      # A long log first: the report must show its end, where the reason is.
+      args = [ "-c" "i=0; while [ $i -lt 2000 ]; do echo \"filler line $i of a long build log\"; i=$((i+1)); done; echo '${name}: this configuration fails to build on purpose (lab fixture)' >&2; exit 1" ];
     };
   };
 

@@ -117,6 +117,26 @@ TEST_CASE("progress messages fill a bounded log tail") {
   }
 }
 
+TEST_CASE("a long error keeps what failed and how it ended") {
+  test::TrackedRun run("r", {"t1"}, 0);
+  std::string log = "building /nix/store/x.drv failed:\nlast log lines:\n";
+  for (int i = 0; i < 500; ++i) {
+    log += "filler line " + std::to_string(i) + "\n";
+  }
+  log += "t1: the reason, at the end";
+  run.feed(event(1, "t1", Phase::build, Status::fail, log));
+  const std::string& error = run.recorder.node("t1").error;
+  CHECK(error.size() <= k_max_error + 16);
+  CHECK_THAT(error, Catch::Matchers::StartsWith("build: building /nix/store/x.drv failed:\n…\nfiller line "));
+  CHECK_THAT(error, Catch::Matchers::EndsWith("filler line 499\nt1: the reason, at the end"));
+  CHECK(error.find("filler line 0\n") == std::string::npos);
+
+  SECTION("a short one is kept whole") {
+    run.feed(event(2, "t1", Phase::activate, Status::fail, "first\nsecond"));
+    CHECK_THAT(run.recorder.node("t1").error, Catch::Matchers::EndsWith("\nactivate: first\nsecond"));
+  }
+}
+
 TEST_CASE("the store path comes from an event's extra field") {
   test::TrackedRun run("r", {"t1"}, 0);
   auto& recorder = run.recorder;

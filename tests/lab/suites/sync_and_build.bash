@@ -87,6 +87,10 @@ test_broken_configurations_fail_alone() {
   expect_eq failed "$(result_of "$LAB_SCRATCH/broken.json" broken-build)"
   expect_eq failed "$(result_of "$LAB_SCRATCH/broken.json" broken-eval)"
   expect_contains "$(jq -r '.nodes["broken-build"].error' "$LAB_SCRATCH/broken.json")" "fails to build on purpose"
+  # Its log is 2,000 lines long: the error keeps the end (about 4 KB of it), not the start.
+  expect_contains "$(jq -r '.nodes["broken-build"].error' "$LAB_SCRATCH/broken.json")" "filler line 1999 of"
+  [[ $(jq -r '.nodes["broken-build"].error' "$LAB_SCRATCH/broken.json") != *"filler line 0 of"* ]] \
+    || fail "the error of broken-build holds the start of its log"
   expect_contains "$(jq -r '.nodes["broken-eval"].error' "$LAB_SCRATCH/broken.json")" "fails to evaluate on purpose"
   expect_eq 0 "$(activation_count t5)" "activations on t5"
 }
