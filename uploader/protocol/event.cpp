@@ -109,6 +109,10 @@ Event parse_event_line(std::string_view line) {
     throw ProtocolError("event line of " + std::to_string(line.size()) + " bytes exceeds the limit of " +
                         std::to_string(k_max_event_line) + ": " + quote_prefix(line));
   }
+  if (protocol::nests_deeper_than(line, protocol::k_max_json_depth)) {
+    throw ProtocolError("event line nests deeper than " + std::to_string(protocol::k_max_json_depth) +
+                        " levels: " + quote_prefix(line));
+  }
   nlohmann::json object = protocol::parse_json(line);
   if (object.is_discarded() || !object.is_object()) {
     throw ProtocolError("expected a JSON object per line, got " + quote_prefix(line));
