@@ -51,7 +51,8 @@ bool ActivationSteps::run(const std::vector<std::string>& argv, std::chrono::sec
                             log, log);
   if (!result.ok()) {
     m_last_failure = describe_command(argv) + (result.timed_out ? " timed out after " + std::to_string(timeout.count()) + " s"
-                                                                : " exited with " + std::to_string(result.exit_code));
+                                               : result.signal != 0 ? " was killed by signal " + std::to_string(result.signal)
+                                                                    : " exited with " + std::to_string(result.exit_code));
     m_events.emit(m_record.node, phase, Status::progress, m_last_failure);
   }
   return result.ok();

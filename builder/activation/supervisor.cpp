@@ -30,12 +30,17 @@ public:
   int run() {
     const auto& record = m_steps.record();
     if (!m_steps.run_hook("preActivate", record.spec.pre_activate_hook)) {
-      return m_steps.finish(Phase::activate, Status::fail, "preActivate hook failed; nothing was changed", "failed");
+      return m_steps.finish(Phase::activate, Status::fail, hook_failure("preActivate") + "; nothing was changed", "failed");
     }
     return record.action == Action::boot ? boot() : activate_now();
   }
 
 private:
+  // What the report says of a hook that failed: which one, and how (its exit code or time limit).
+  std::string hook_failure(const char* name) const {
+    return std::string("the ") + name + " hook failed: " + m_steps.last_failure();
+  }
+
   // switch, test and dry-activate: the new system runs before anything makes it the default.
   int activate_now() {
     const auto& record = m_steps.record();
@@ -65,10 +70,10 @@ private:
     bool hook_failed = false;
     if (!m_steps.run_hook("postActivate", record.spec.post_activate_hook)) {
       if (record.spec.rollback_on_hook_failure) {
-        return m_steps.roll_back("the postActivate hook failed", undo_for(action, Stage::activated));
+        return m_steps.roll_back(hook_failure("postActivate"), undo_for(action, Stage::activated));
       }
       if (!protocol::awaits_confirmation(action)) {
-        return m_steps.finish(Phase::activate, Status::fail, "the postActivate hook failed", "failed");
+        return m_steps.finish(Phase::activate, Status::fail, hook_failure("postActivate"), "failed");
       }
       // The new system stays, so it still has to prove it keeps the host reachable.
       hook_failed = true;
@@ -93,7 +98,7 @@ private:
       }
     }
     if (hook_failed) {
-      return m_steps.finish(Phase::activate, Status::fail, "the postActivate hook failed (the new configuration stays active)",
+      return m_steps.finish(Phase::activate, Status::fail, hook_failure("postActivate") + " (the new configuration stays active)",
                             "failed");
     }
     return m_steps.succeed(m_steps.action_name() + " done");
@@ -111,9 +116,9 @@ private:
     }
     if (!m_steps.run_hook("postActivate", record.spec.post_activate_hook)) {
       if (record.spec.rollback_on_hook_failure) {
-        return m_steps.roll_back("the postActivate hook failed", undo_for(Action::boot, Stage::committing));
+        return m_steps.roll_back(hook_failure("postActivate"), undo_for(Action::boot, Stage::committing));
       }
-      return m_steps.finish(Phase::activate, Status::fail, "the postActivate hook failed (the new generation stays the boot default)",
+      return m_steps.finish(Phase::activate, Status::fail, hook_failure("postActivate") + " (the new generation stays the boot default)",
                             "failed");
     }
     return m_steps.succeed("boot done: the new generation is the boot default; its secrets are installed when it boots");
