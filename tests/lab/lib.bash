@@ -40,6 +40,23 @@ variant() {
   printf '%s' "$FLEET_DIR/$1.json"
 }
 
+# Sets NODE's message (a new configuration) and optional extra attributes in hosts/NODE.nix.
+configure() {
+  printf '{ message = "%s"; %s }\n' "$2" "${3:-}" >"$FLEET_DIR/hosts/$1.nix"
+}
+
+# The toplevel HOST's system profile points at.
+profile_path() {
+  local link
+  link=$(readlink "$(lab path "$1" /nix/var/nix/profiles/system)")
+  readlink "$(lab path "$1" "/nix/var/nix/profiles/$link")"
+}
+
+# /run is the host's own tmpfs: read from inside.
+current_system() {
+  lab exec "$1" readlink /run/current-system
+}
+
 activation_count() {
   local file
   file=$(lab path "$1" /var/lib/lab/activations)

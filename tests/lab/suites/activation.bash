@@ -14,27 +14,12 @@ setup() {
   }
 }
 
-# Sets NODE's message (a new configuration) and optional extra attributes in hosts/NODE.nix.
-configure() {
-  printf '{ message = "%s"; %s }\n' "$2" "${3:-}" >"$FLEET_DIR/hosts/$1.nix"
-}
-
-profile_path() {
-  local link
-  link=$(readlink "$LAB/hosts/$1/nix/var/nix/profiles/system")
-  readlink "$LAB/hosts/$1/nix/var/nix/profiles/$link"
-}
-
 profile_generation() {
   readlink "$LAB/hosts/$1/nix/var/nix/profiles/system" | sed -E 's/system-([0-9]+)-link/\1/'
 }
 
 last_activation() {
   tail -n 1 "$LAB/hosts/$1/var-lib-lab/activations" | cut -d' ' -f2-
-}
-
-current_system() {
-  lab exec "$1" readlink /run/current-system
 }
 
 test_network_cut_by_the_new_configuration_rolls_back_by_itself() {

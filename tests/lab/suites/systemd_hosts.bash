@@ -63,24 +63,9 @@ secret_on_st1() {
   lab exec st1 sh -c 'printf "%s|" "$(cat /run/keys/app)"; stat -c "%U %G %a" /run/keys/app'
 }
 
-configure() {
-  printf '{ message = "%s"; %s }\n' "$2" "${3:-}" >"$FLEET_DIR/hosts/$1.nix"
-}
-
 # The file of HOST at PATH, as seen from outside.
 on() {
   lab path "$1" "$2"
-}
-
-# /run is the host's own tmpfs: read from inside.
-current_system() {
-  lab exec "$1" readlink /run/current-system
-}
-
-profile_path() {
-  local link
-  link=$(readlink "$(on "$1" /nix/var/nix/profiles/system)")
-  readlink "$(on "$1" "/nix/var/nix/profiles/$link")"
 }
 
 # The record of HOST's latest activation (fleet's state dir is /var/lib/fleet for root and fleet).
