@@ -17,6 +17,18 @@
 using namespace fleet;
 using namespace fleet::builder;
 
+namespace {
+
+// A fresh activation of t1, as the agent records it before anything runs.
+ActivationRecord record_for_t1() {
+  ActivationRecord record;
+  record.id = new_activation_id("t1");
+  record.node = "t1";
+  return record;
+}
+
+}  // namespace
+
 TEST_CASE("activation specs are validated field by field") {
   protocol::ActivationSpec spec;
   spec.health_checks = {{{"type", "tcp"}, {"port", 22}}, {{"type", "command"}, {"command", "true"}, {"retries", 2}}};
@@ -41,9 +53,7 @@ TEST_CASE("activation specs are validated field by field") {
 TEST_CASE("the first decision on an activation wins") {
   fleet::test::TempDir dir;
   ActivationStore store(dir.path());
-  ActivationRecord record;
-  record.id = new_activation_id("t1");
-  record.node = "t1";
+  ActivationRecord record = record_for_t1();
   record.store_path = "/nix/store/abc-nixos-system-t1";
   record.action = protocol::Action::switch_;
   record.previous_generation = 3;
@@ -66,9 +76,7 @@ TEST_CASE("an empty decision file is no decision, and a confirmation cannot foll
   // What a crash between creating the decision file and writing it leaves behind.
   fleet::test::TempDir dir;
   ActivationStore store(dir.path());
-  ActivationRecord record;
-  record.id = new_activation_id("t1");
-  record.node = "t1";
+  const ActivationRecord record = record_for_t1();
   store.create(record);
   std::ofstream(dir.path() / "activations" / record.id / "decision").close();
   CHECK_FALSE(store.decision(record.id));
