@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
 
 #include <catch2/catch.hpp>
@@ -144,6 +145,19 @@ TEST_CASE("a dialogue's answer is written piece by piece after the child's first
     command.answer_first_line = [](std::string_view) -> std::vector<std::string_view> { return {}; };
     CHECK(run_process(command).out == "ready\n0\n");
   }
+}
+
+TEST_CASE("a line handler that throws ends the child too") {
+  pid_t child = -1;
+  auto throwing = [&](std::string_view line) {
+    child = std::stoi(std::string(line));
+    throw Error("the handler refuses this line");
+  };
+  CHECK_THROWS_WITH(run_process({{"sh", "-c", "echo $$; exec sleep 60"}, {}, "", std::chrono::seconds{30}}, throwing),
+                    "the handler refuses this line");
+  REQUIRE(child > 1);
+  CHECK_FALSE(running(child));  // killed, and reaped: not even a zombie is left
+  CHECK(::kill(child, 0) != 0);
 }
 
 TEST_CASE("a program that cannot be started is an error naming it") {

@@ -298,6 +298,18 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
   // is not the child's output to wait for, so what is already there is read and no more.
   bool exited = false;
   int status = 0;
+  // A line handler that throws leaves early: the child must not run on, nor stay unreaped.
+  struct Reaper {
+    pid_t pid;
+    const bool& exited;
+    ~Reaper() {
+      if (!exited) {
+        ::kill(-pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+      }
+    }
+  } reaper{pid, exited};
   char buffer[65536];
   while (out_open || err_open) {
     pollfd fds[3];
@@ -368,6 +380,7 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
   while (!exited) {
     pid_t reaped = waitpid(pid, &status, result.timed_out ? 0 : WNOHANG);
     if (reaped == pid || (reaped < 0 && errno != EINTR)) {
+      exited = true;
       break;
     }
     if (command.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
