@@ -5,6 +5,7 @@
 #include "uploader/hash/sha256.hpp"
 #include "uploader/age/bech32.hpp"
 #include "uploader/age/ssh_key.hpp"
+#include "uploader/base/file_io.hpp"
 #include "uploader/base/unique_fd.hpp"
 
 #include <fcntl.h>
@@ -194,20 +195,11 @@ std::optional<std::vector<Identity>> read_identity_file(const std::filesystem::p
     std::string& bytes;
     ~Wipe() { sodium_memzero(bytes.data(), bytes.size()); }
   } wipe{text};
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      throw Error("cannot read " + path.string() + ": " + std::strerror(errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    done += static_cast<std::size_t>(n);
+  const ssize_t n = read_fully(fd.get(), text.data(), text.size());
+  if (n < 0) {
+    throw Error("cannot read " + path.string() + ": " + std::strerror(errno));
   }
+  const auto done = static_cast<std::size_t>(n);
   if (done == text.size()) {
     throw Error(path.string() + " is larger than " + std::to_string(text.size() - 1) +
                 " bytes (or grew while it was read): not an identity file");

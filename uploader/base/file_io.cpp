@@ -120,27 +120,41 @@ std::optional<std::string> read_whole_file(const fs::path& path) {
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return std::nullopt;
   }
-  // One read of the announced size, then a check for more, instead of growing a buffer.
-  content.resize(static_cast<std::size_t>(st.st_size));
+  // The announced size and one byte more, which shows the end without growing (and so
+  // copying) the buffer; only a file that grew since fstat makes it grow.
+  content.resize(static_cast<std::size_t>(st.st_size) + 1);
   std::size_t done = 0;
   for (;;) {
-    if (done == content.size()) {
-      content.resize(content.size() + 4096);
+    const ssize_t n = read_fully(fd.get(), content.data() + done, content.size() - done);
+    if (n < 0) {
+      return std::nullopt;
     }
-    const ssize_t n = ::read(fd.get(), content.data() + done, content.size() - done);
+    done += static_cast<std::size_t>(n);
+    if (done < content.size()) {
+      break;
+    }
+    content.resize(content.size() + 4096);
+  }
+  content.resize(done);
+  return content;
+}
+
+ssize_t read_fully(int fd, char* buffer, std::size_t size) {
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::read(fd, buffer + done, size - done);
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n < 0) {
-      return std::nullopt;
+      return -1;
     }
     if (n == 0) {
       break;
     }
     done += static_cast<std::size_t>(n);
   }
-  content.resize(done);
-  return content;
+  return static_cast<ssize_t>(done);
 }
 
 void write_file_atomically(const fs::path& path, std::string_view content, const AtomicWriteOptions& options) {

@@ -13,6 +13,10 @@ namespace fleet {
 // The whole file, or nothing when it is missing or unreadable (a cache treats both as a miss).
 std::optional<std::string> read_whole_file(const std::filesystem::path& path);
 
+// Reads from `fd` into `buffer` until `size` bytes are there or the file ends, retrying
+// interrupted reads. Returns how many bytes it read, or -1 with errno set.
+ssize_t read_fully(int fd, char* buffer, std::size_t size);
+
 // Who a file belongs to, as fchown(2) takes it.
 struct FileOwner {
   uid_t uid;
