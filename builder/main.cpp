@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
   // A closed pipe (an ssh that went away) must be an error on that write, not a silent death.
   std::signal(SIGPIPE, SIG_IGN);
   // A job's nix processes end with the agent that runs them, even when it is killed.
-  if (receive->parsed() || relay->parsed() || app.got_subcommand("build") || update->parsed() || inventory->parsed()) {
+  if (relay->parsed() || app.got_subcommand("build") || update->parsed() || inventory->parsed()) {
     end_children_with_this_process();
   }
   try {

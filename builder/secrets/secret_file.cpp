@@ -129,6 +129,7 @@ fs::path safe_directory(const fs::path& dir, mode_t mode, bool keys_group) {
       if (errno != ENOENT) {
         throw Error("cannot look at " + next.string() + ": " + errno_text());
       }
+      // What we create there is trusted: creating is safe where such an entry would be.
       if (!safe_entry(parent, parent)) {
         throw Error("will not create " + next.string() + " in " + resolved.string() +
                     ", which users other than root may change; create it as root, or put the secret elsewhere");
