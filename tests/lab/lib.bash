@@ -12,6 +12,10 @@
 #                            `test` and the `boot` that follows its confirmation count once)
 #   report_field REPORT NODE FIELD   a node's field in a run report (jq path after .nodes[NODE])
 #   result_of REPORT NODE    a node's result in a run report
+#   wait_for WHAT SECONDS CMD...   runs CMD every 0.5 s until it succeeds; fails naming WHAT
+#                            after SECONDS
+#   agent_pid HOST           the pid of HOST's `fleet-builder build`, empty when none runs
+#   descendants_of PID       every process below PID;  all_ended PID...  true when none runs
 
 probe() {
   lab_binaries_built || {
@@ -74,4 +78,39 @@ report_field() {
 
 result_of() {
   report_field "$1" "$2" result
+}
+
+wait_for() {
+  local what=$1 deadline=$((SECONDS + $2))
+  shift 2
+  until "$@"; do
+    ((SECONDS < deadline)) || fail "timed out waiting for $what"
+    sleep 0.5
+  done
+}
+
+# Found through /proc in HOST's network namespace and checked by its command line.
+agent_pid() {
+  # shellcheck disable=SC2016 # expanded inside the host
+  lab exec "$1" sh -c 'self=$(readlink /proc/self/ns/net)
+    for d in /proc/[0-9]*; do
+      [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$self" ] || continue
+      [ "$(tr "\0" " " <"$d/cmdline" 2>/dev/null)" = "fleet-builder build " ] && echo "${d#/proc/}"
+    done; true'
+}
+
+descendants_of() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" || true); do
+    echo "$child"
+    descendants_of "$child"
+  done
+}
+
+# A zombie waiting for init counts as ended.
+all_ended() {
+  local pid
+  for pid in "$@"; do
+    [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* || -z $(ps -o pid= -p "$pid") ]] || return 1
+  done
 }

@@ -11,43 +11,6 @@ setup() {
   printf '{\n  message = "hello from t1";\n  slowBuild = 12;\n}\n' >"$FLEET_DIR/hosts/t1.nix"
 }
 
-# The pid of `fleet-builder build` running in HOST's network namespace, found through /proc
-# there and checked by its command line; empty when there is none.
-agent_pid() {
-  # shellcheck disable=SC2016 # expanded inside the host
-  lab exec "$1" sh -c 'self=$(readlink /proc/self/ns/net)
-    for d in /proc/[0-9]*; do
-      [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$self" ] || continue
-      [ "$(tr "\0" " " <"$d/cmdline" 2>/dev/null)" = "fleet-builder build " ] && echo "${d#/proc/}"
-    done; true'
-}
-
-wait_for() {
-  local what=$1 deadline=$((SECONDS + $2))
-  shift 2
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "timed out waiting for $what"
-    sleep 0.5
-  done
-}
-
-# Every process below PID, found through the parent pids in /proc.
-descendants_of() {
-  local child
-  for child in $(ps -o pid= --ppid "$1"); do
-    echo "$child"
-    descendants_of "$child"
-  done
-}
-
-# Whether none of the given pids still runs (a zombie waiting for init counts as ended).
-all_ended() {
-  local pid
-  for pid in "$@"; do
-    [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* || -z $(ps -o pid= -p "$pid") ]] || return 1
-  done
-}
-
 t1_building_on_b1() {
   grep -q '"node":"t1","phase":"build","status":"start"' "$LAB_SCRATCH/kill.jsonl" 2>/dev/null
 }
