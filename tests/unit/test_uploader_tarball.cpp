@@ -10,9 +10,13 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstring>
 #include <thread>
 
 using namespace fleet;
@@ -218,4 +222,35 @@ TEST_CASE("a 3,000-file 20 MB tree packs and unpacks") {
   ::close(fd);
   CHECK(result.entries == 3050);
   CHECK(result.content_hash == packed.content_hash);
+}
+
+TEST_CASE("a write the filesystem refuses says why and leaves no partial tree") {
+  TempDir tmp;
+  write_file(tmp / "src/big", std::string(1 << 20, 'x'));
+  const auto packed = pack_dir(tmp / "src");
+  const int fd = open_string_as_file(tmp, packed.compressed);
+  fs::create_directories(tmp / "out");
+  // In a child: a file size limit stands in for a full disk (EFBIG where that is ENOSPC).
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{64 << 10, 64 << 10};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    try {
+      unpack(fd, tmp / "out/dest", packed.content_hash);
+    } catch (const Error& e) {
+      ::_exit(std::string_view(e.what()).find("cannot write 'big' while unpacking") != std::string_view::npos &&
+                      std::string_view(e.what()).find(std::strerror(EFBIG)) != std::string_view::npos
+                  ? 0
+                  : 1);
+    }
+    ::_exit(2);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  ::close(fd);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(fs::is_empty(tmp / "out"));
 }

@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <cstring>
 
 #include <memory>
 #include <string>
@@ -30,6 +31,19 @@ using ArchiveEntry = std::unique_ptr<archive_entry, ArchiveEntryFree>;
 inline std::string archive_error_text(archive* a) {
   const char* text = archive_error_string(a);
   return text != nullptr ? text : "unknown libarchive error";
+}
+
+// As archive_error_text(), for a failed write to disk: with the system's reason, which
+// libarchive leaves out of some messages ("Write failed" for a full disk).
+inline std::string disk_error_text(archive* a) {
+  std::string text = archive_error_text(a);
+  if (const int code = archive_errno(a); code > 0) {
+    const std::string reason = std::strerror(code);
+    if (text.find(reason) == std::string::npos) {
+      text += ": " + reason;
+    }
+  }
+  return text;
 }
 
 }  // namespace fleet::tarball

@@ -128,7 +128,7 @@ private:
     }
     write_entry(name, e, [&] {
       if (!data.empty() && archive_write_data(m_disk.get(), data.data(), data.size()) < 0) {
-        throw Error("cannot write '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
+        throw Error("cannot write '" + name + "' while unpacking: " + disk_error_text(m_disk.get()));
       }
     });
   }
@@ -136,11 +136,11 @@ private:
   // Creates the entry on disk, has `write_data` fill it, and finishes it.
   void write_entry(const std::string& name, archive_entry* e, const std::function<void()>& write_data) {
     if (archive_write_header(m_disk.get(), e) != ARCHIVE_OK) {
-      throw ProtocolError("cannot extract tarball entry '" + name + "': " + archive_error_text(m_disk.get()));
+      throw ProtocolError("cannot extract tarball entry '" + name + "': " + disk_error_text(m_disk.get()));
     }
     write_data();
     if (archive_write_finish_entry(m_disk.get()) != ARCHIVE_OK) {
-      throw Error("cannot finish '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
+      throw Error("cannot finish '" + name + "' while unpacking: " + disk_error_text(m_disk.get()));
     }
   }
 
@@ -155,7 +155,7 @@ private:
       }
       check_read(status, "read the data of '" + name + "' in");
       if (archive_write_data_block(m_disk.get(), block, size, offset) < 0) {
-        throw Error("cannot write '" + name + "' while unpacking: " + archive_error_text(m_disk.get()));
+        throw Error("cannot write '" + name + "' while unpacking: " + disk_error_text(m_disk.get()));
       }
     }
   }
@@ -172,7 +172,7 @@ private:
 
   void check_disk(int status, const std::string& what) {
     if (status != ARCHIVE_OK) {
-      throw Error("cannot " + what + " the unpacked tarball: " + archive_error_text(m_disk.get()));
+      throw Error("cannot " + what + " the unpacked tarball: " + disk_error_text(m_disk.get()));
     }
   }
 
