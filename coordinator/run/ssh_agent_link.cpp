@@ -37,11 +37,25 @@ std::chrono::seconds left_until(std::chrono::steady_clock::time_point deadline) 
   return std::max(left, std::chrono::seconds{1});
 }
 
-// Collects a channel's stderr, one line after another, for error messages.
+// What a remote command wrote on stderr, for its error message: the end of it (where the reason
+// is), so that an agent writing without end cannot fill the laptop's memory.
 struct StderrText {
+  static constexpr std::size_t k_kept = 8192;
+
   std::string text;
+  void add(std::string_view line) {
+    text += std::string(line) + "\n";
+    if (text.size() > 2 * k_kept) {
+      text = "…" + text.substr(text.size() - k_kept);
+    }
+  }
   std::function<void(std::string_view)> sink() {
-    return [this](std::string_view line) { text += std::string(line) + "\n"; };
+    return [this](std::string_view line) { add(line); };
+  }
+  // The text as the end of a one-line message.
+  std::string said() const {
+    const auto end = text.find_last_not_of(" \n");
+    return end == std::string::npos ? "" : text.substr(0, end + 1);
   }
 };
 
@@ -100,7 +114,7 @@ AgentVersion SshAgentLink::version() {
     return protocol::parse_agent_version(line.value_or(""));
   } catch (const ProtocolError& e) {
     throw ProtocolError("unexpected answer from fleet-builder version on " + m_session->describe() + ": " + e.what() +
-                        " " + err.text);
+                        " " + err.said());
   }
 }
 
@@ -116,7 +130,7 @@ TransferRecord SshAgentLink::upload(transfer::PayloadCache& payloads) {
   } catch (const ProtocolError& e) {
     auto status = channel->wait_exit();
     throw NodeError("unexpected answer from fleet-builder receive on " + m_session->describe() + " (" +
-                    ssh::describe(status) + "): " + e.what() + " " + err.text);
+                    ssh::describe(status) + "): " + e.what() + " " + err.said());
   }
   TransferRecord record{k_laptop, m_location.name, 0, hello.have, "", ""};
   if (!hello.have) {
@@ -133,7 +147,7 @@ TransferRecord SshAgentLink::upload(transfer::PayloadCache& payloads) {
   std::string rest = channel->read_all(k_answer_line);
   auto status = channel->wait_exit();
   if (status.code != 0) {
-    throw NodeError("upload to " + m_session->describe() + " was rejected (" + ssh::describe(status) + "): " + err.text +
+    throw NodeError("upload to " + m_session->describe() + " was rejected (" + ssh::describe(status) + "): " + err.said() +
                     rest);
   }
   return record;
@@ -164,7 +178,7 @@ std::vector<transfer::RelayOutcome> SshAgentLink::relay(const std::string& hash,
         outcomes.push_back(std::move(outcome));
       }
     } catch (const ProtocolError& e) {
-      err.text += std::string("unexpected output: ") + e.what() + "\n";
+      err.add(std::string("unexpected output: ") + e.what());
     }
   }
   auto status = channel->wait_exit();
@@ -174,7 +188,7 @@ std::vector<transfer::RelayOutcome> SshAgentLink::relay(const std::string& hash,
     if (!answered) {
       transfer::RelayOutcome missing;
       missing.to = destination.name;
-      missing.error = m_location.name + " gave no outcome for it (" + ssh::describe(status) + "): " + err.text;
+      missing.error = m_location.name + " gave no outcome for it (" + ssh::describe(status) + "): " + err.said();
       outcomes.push_back(std::move(missing));
     }
   }
@@ -263,7 +277,7 @@ std::string SshAgentLink::confirm(const std::string& id, std::chrono::seconds wi
       channel->send_eof();
       channel->read_all(k_answer_line);
       auto status = channel->wait_exit();
-      return status.code == 0 ? "confirmed over a new SSH connection" : "the target refused the confirmation: " + err.text;
+      return status.code == 0 ? "confirmed over a new SSH connection" : "the target refused the confirmation: " + err.said();
     } catch (const ssh::SshError& e) {
       outcome = std::string("confirming failed, retrying: ") + e.what();
       std::this_thread::sleep_for(k_reconnect_pause);
@@ -275,7 +289,7 @@ std::string SshAgentLink::confirm(const std::string& id, std::chrono::seconds wi
 std::string SshAgentLink::attach(const std::string& id, std::size_t from, std::chrono::seconds within,
                                  const LineSink& on_event_line) {
   const auto deadline = std::chrono::steady_clock::now() + within;
-  std::string ending = "could not reach " + m_location.name + " again to learn how its activation ended";
+  std::string last_error = "no time was left to try";
   while (std::chrono::steady_clock::now() < deadline) {
     try {
       auto session = ssh::SshSession::connect(m_location.ssh, m_options);
@@ -288,11 +302,14 @@ std::string SshAgentLink::attach(const std::string& id, std::size_t from, std::c
       channel->wait_exit();
       return "the activation of " + m_location.name + " ended";
     } catch (const ssh::SshError& e) {
-      ending = std::string("reattaching failed: ") + e.what();
+      last_error = e.what();
       std::this_thread::sleep_for(k_reconnect_pause);
     }
   }
-  return ending;
+  return "could not reach " + m_location.name +
+         " again before its activation's limits passed (timeouts.activate + confirmTimeout + timeouts.connect from "
+         "its start); unless it was confirmed, it rolls back by itself. The last try: " +
+         last_error;
 }
 
 AgentLinkFactory ssh_agent_links(ssh::SshOptions options) {
