@@ -19,7 +19,6 @@ using protocol::Status;
 constexpr std::size_t k_probe_parallel = 16;
 constexpr std::chrono::seconds k_confirm_timeout{20};
 constexpr std::chrono::seconds k_confirm_retry{2};
-constexpr std::chrono::seconds k_reattach_grace{300};
 // The target's agent enforces the activation timeout itself and reports it; the ssh around it
 // gets this much longer, so only a target that stops answering is cut off from here.
 constexpr int k_remote_grace_seconds = 60;
@@ -90,14 +89,16 @@ void copy_closure(TargetState& state, const TargetSsh& ssh, const NixCli& nix, c
 
 // Confirms activation `id` on the target over a connection of its own: that a new SSH
 // connection gets through proves the new configuration kept the host reachable. Retries until
-// the target's own deadline; a late confirmation is refused by the target.
+// the target's own deadline; a late confirmation is refused by the target. Sets `confirmed` when
+// the target took the confirmation.
 void confirm_remote(const TargetSsh& ssh, const std::string& agent, const std::string& id, int confirm_timeout,
-                    const std::string& node, EventWriter& events) {
+                    const std::string& node, EventWriter& events, bool& confirmed) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{confirm_timeout};
   while (std::chrono::steady_clock::now() < deadline) {
     auto confirm = shell_quote(agent) + " confirm --id " + shell_quote(id);
     auto result = run_process({ssh.fresh_command(confirm), {}, "", k_confirm_timeout});
     if (result.ok()) {
+      confirmed = true;
       events.emit(node, Phase::activate, Status::progress, "confirmed over a new SSH connection");
       return;
     }
@@ -109,6 +110,17 @@ void confirm_remote(const TargetSsh& ssh, const std::string& agent, const std::s
   }
   events.emit(node, Phase::activate, Status::progress,
               "could not reach the target again to confirm; it rolls back by itself");
+}
+
+// What is known of an activation whose target stopped answering before it said how it ended.
+std::string lost_contact(const ProcessResult& result, const TargetSsh& ssh, const std::string& id, bool confirmed,
+                         std::chrono::seconds waited) {
+  return "lost contact with " + ssh.destination + " during activation " + id +
+         " and could not reach it again before the activation's limits passed (" + std::to_string(waited.count()) +
+         " s from its start: timeouts.activate + confirmTimeout + timeouts.connect); " +
+         (confirmed ? "it was confirmed, so it keeps the new configuration unless that fails; check the target"
+                    : "it was not confirmed, so it rolls back by itself to the configuration it ran before") +
+         "\n" + explain_ssh_failure(result, ssh);
 }
 
 // Runs `fleet-builder activate` on the target and relays its events, accepting only
@@ -135,6 +147,7 @@ void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix
   std::string final_result;
   std::size_t lines = 0;
   bool heard = false;
+  bool confirmed = false;
   std::thread confirmer;
   auto on_line = [&](std::string_view line) {
     heard = true;
@@ -156,7 +169,7 @@ void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix
       }
       if (event.extra.contains("awaitConfirmation") && !confirmer.joinable()) {
         confirmer = std::thread(confirm_remote, ssh, state.agent_command(), activation_id,
-                                state.target.activation.confirm_timeout, node, std::ref(events));
+                                state.target.activation.confirm_timeout, node, std::ref(events), std::ref(confirmed));
       }
       events.emit(event);
     } catch (const Error& e) {
@@ -169,10 +182,22 @@ void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix
   // Only a connection that never reached the target's agent is tried again: activating twice
   // is not what anyone asked for.
   auto document = secrets::activation_stdin(state.target.activation, state.secrets.bundle);
+  // The target ends the activation by its own limits; past them (and a connection's time) no
+  // outcome can come any more.
+  const std::chrono::seconds limit{limits.timeouts.activate + state.target.activation.confirm_timeout +
+                                   limits.timeouts.connect};
+  const auto reattach_deadline = std::chrono::steady_clock::now() + limit;
   auto result = run_with_retries({ssh.command(remote), {}, document, ssh_timeout}, limits.retries, retry, on_line, {},
                                  [&](const ProcessResult& r) { return !heard && !r.timed_out && r.exit_code == 255; });
-  auto reattach_deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds{state.target.activation.confirm_timeout} + k_reattach_grace;
+  const bool lost = final_result.empty() && !activation_id.empty() && result.exit_code == 255;
+  if (lost) {
+    events.emit(node, Phase::activate, Status::progress,
+                "connection lost during activation " + activation_id + "; reattaching until its limits pass, " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                       reattach_deadline - std::chrono::steady_clock::now())
+                                       .count()) +
+                    " s from now");
+  }
   while (final_result.empty() && !activation_id.empty() && result.exit_code == 255 &&
          std::chrono::steady_clock::now() < reattach_deadline) {
     std::this_thread::sleep_for(k_confirm_retry);
@@ -198,6 +223,8 @@ void activate_remote(const TargetSsh& ssh, TargetState& state, const NixCli& nix
     events.emit(node, Phase::activate, Status::fail,
                 "fleet-builder is not installed on " + ssh.destination +
                     ": install it on the target (the NixOS module in nix/ does) or put it on the login PATH");
+  } else if (lost && result.exit_code == 255) {
+    events.emit(node, Phase::activate, Status::fail, lost_contact(result, ssh, activation_id, confirmed, limit));
   } else if (result.exit_code == 255) {
     events.emit(node, Phase::activate, Status::fail, explain_ssh_failure(result, ssh));
   } else {

@@ -13,8 +13,6 @@ using protocol::Phase;
 using protocol::Status;
 
 constexpr std::size_t k_stderr_tail_bytes = 4096;
-// How long a reattachment may go on past the confirmation window: a rollback takes a while.
-constexpr std::chrono::seconds k_reattach_grace{300};
 
 }  // namespace
 
@@ -44,7 +42,11 @@ void JobFeed::on_line(std::size_t i, const std::string& line) {
   auto& run = *m_state.runs[i];
   auto id = event.extra.find("activation");
   if (id != event.extra.end() && id->is_string()) {
-    run.activations[event.node] = {id->get<std::string>(), 0, target->activation.confirm_timeout};
+    const auto& timeouts = location.run.timeouts;
+    run.activations[event.node] = {
+        id->get<std::string>(), 0,
+        std::chrono::steady_clock::now() +
+            std::chrono::seconds{timeouts.activate + target->activation.confirm_timeout + timeouts.connect}};
   } else if (auto track = run.activations.find(event.node); track != run.activations.end()) {
     ++track->second.events_seen;
   }
@@ -97,7 +99,10 @@ bool JobFeed::reattach(std::size_t i, const std::vector<std::string>& open, cons
     AgentLink* link = run.link.get();
     m_state.loop.offload(RunLoop::Pool::reattachments, [this, i, link, activation, then]() -> RunLoop::Continuation {
       auto sink = [this, i](std::string_view line) { m_state.loop.post([this, i, l = std::string(line)] { on_line(i, l); }); };
-      const auto within = std::chrono::seconds{activation.confirm_timeout} + k_reattach_grace;
+      using std::chrono::seconds;
+      // At least one try, however late it is.
+      const auto left = std::chrono::duration_cast<seconds>(activation.ends_by - std::chrono::steady_clock::now());
+      const auto within = std::max(left, seconds{1});
       std::string ending;
       try {
         ending = link->attach(activation.id, activation.events_seen, within, sink);

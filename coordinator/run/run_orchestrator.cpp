@@ -248,7 +248,9 @@ void RunOrchestrator::job_done(std::size_t i, const std::string& ending, bool di
       m_feed.reattach(i, open, [this, i](const std::string& end) { job_done(i, end, false); })) {
     return;  // each reattachment ends with job_done again
   }
-  if (!died || !fail_over(i, Phase::build, "died (" + ending + ")")) {
+  if (!m_state.runs[i]->reattached.empty()) {
+    m_state.fail_open(i, Phase::activate, ending);  // what the reattachment learnt, or could not
+  } else if (!died || !fail_over(i, Phase::build, "died (" + ending + ")")) {
     m_state.fail_open(i, Phase::build, ending + " before finishing this node" + m_feed.stderr_tail(i));
   }
 }
@@ -279,8 +281,9 @@ bool RunOrchestrator::fail_over(std::size_t i, Phase phase, const std::string& w
     }
     return true;
   }
+  // The planner's reason names each unavailable builder and why.
   for (const auto& [node, reason] : plan.stranded) {
-    m_state.emit(i, node, phase, Status::fail, from.name + " is unavailable (" + why + "); " + reason);
+    m_state.emit(i, node, phase, Status::fail, reason);
   }
   std::vector<std::size_t> added;
   for (const auto& location : plan.locations) {

@@ -8,6 +8,7 @@
 #include "coordinator/run/run_loop.hpp"
 #include "coordinator/view/progress_view.hpp"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -20,7 +21,9 @@ namespace fleet::coordinator {
 struct ActivationTrack {
   std::string id;
   std::size_t events_seen = 0;  // of the activation's own events, for `attach --from`
-  int confirm_timeout = 0;
+  // When the target's activation can have ended at the latest, by its own limits
+  // (timeouts.activate, then the confirmation window) and a connection's time.
+  std::chrono::steady_clock::time_point ends_by;
 };
 
 // One build location during a run: its link and what the run learnt of it.
