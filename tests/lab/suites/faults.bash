@@ -167,7 +167,7 @@ secret_for_t4() {
   printf '%s' "$1" | fleet secrets -c "$FLEET_DIR/secret.json" encrypt fault --for t4 >/dev/null
 }
 
-# The lines of a --json event stream about NODE in PHASE with STATUS.
+# True when the --json event stream in FILE has an event about NODE in PHASE with STATUS.
 saw_event() {
   grep -q "\"node\":\"$2\",\"phase\":\"$3\",\"status\":\"$4\"" "$1" 2>/dev/null
 }
