@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "uploader/base/file_io.hpp"
 
-#include "uploader/base/error.hpp"
-#include "uploader/base/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -18,85 +16,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A temporary file beside its destination, removed unless commit() renamed it into place.
-class TemporaryFile {
-public:
-  TemporaryFile(const fs::path& destination, mode_t creation_mode) : m_destination(destination) {
-    std::random_device random;
-    const std::string directory = destination.parent_path().empty() ? "." : destination.parent_path().string();
-    // O_EXCL makes a name clash, or a planted symlink, a retry rather than a shared file.
-    for (int attempt = 0; attempt < 100 && !m_fd.valid(); ++attempt) {
-      m_path = destination.parent_path() / ("." + destination.filename().string() + ".tmp-" + random_suffix(random));
-      m_fd.reset(::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, creation_mode));
-      if (!m_fd.valid() && errno != EEXIST) {
-        throw Error("cannot write '" + destination.string() + "': cannot create a temporary file beside it: " +
-                    std::strerror(errno) + "; check that " + directory + " exists and that you may write there");
-      }
-    }
-    if (!m_fd.valid()) {
-      throw Error("cannot write '" + destination.string() + "': every temporary name beside it is taken");
-    }
+std::string random_suffix(std::random_device& random) {
+  static constexpr char k_letters[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string suffix(6, '\0');
+  for (char& c : suffix) {
+    c = k_letters[random() % (sizeof k_letters - 1)];
   }
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-  ~TemporaryFile() {
-    if (!m_committed) {
-      ::unlink(m_path.c_str());
-    }
-  }
-
-  int fd() const { return m_fd.get(); }
-
-  // Closes the file and renames it over the destination.
-  void commit() {
-    if (!m_fd.close()) {
-      throw failure("close");
-    }
-    if (::rename(m_path.c_str(), m_destination.c_str()) != 0) {
-      throw failure("rename");
-    }
-    m_committed = true;
-  }
-
-  // The error for `step` failing with the current errno.
-  Error failure(const std::string& step) const {
-    const int error = errno;
-    const bool full = error == ENOSPC || error == EDQUOT;
-    return Error("cannot write '" + m_destination.string() + "': " + step + ": " + std::strerror(error) +
-                 (full ? " (disk full?)" : ""));
-  }
-
-private:
-  static std::string random_suffix(std::random_device& random) {
-    static constexpr char k_letters[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    std::string suffix(6, '\0');
-    for (char& c : suffix) {
-      c = k_letters[random() % (sizeof k_letters - 1)];
-    }
-    return suffix;
-  }
-
-  fs::path m_destination;
-  fs::path m_path;
-  UniqueFd m_fd;
-  bool m_committed = false;
-};
-
-void write_all(TemporaryFile& file, std::string_view content) {
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(file.fd(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      if (n == 0) {
-        errno = EIO;
-      }
-      throw file.failure("write");
-    }
-    done += static_cast<std::size_t>(n);
-  }
+  return suffix;
 }
 
 // After the rename the new content is in place, so a directory that cannot be synced is not
@@ -109,6 +35,69 @@ void sync_directory(const fs::path& directory) {
 }
 
 }  // namespace
+
+PendingFile::PendingFile(const fs::path& destination, mode_t creation_mode) : m_destination(destination) {
+  std::random_device random;
+  const std::string directory = destination.parent_path().empty() ? "." : destination.parent_path().string();
+  // O_EXCL makes a name clash, or a planted symlink, a retry rather than a shared file.
+  for (int attempt = 0; attempt < 100 && !m_fd.valid(); ++attempt) {
+    m_path = destination.parent_path() / ("." + destination.filename().string() + ".tmp-" + random_suffix(random));
+    m_fd.reset(::open(m_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, creation_mode));
+    if (!m_fd.valid() && errno != EEXIST) {
+      throw Error("cannot write '" + destination.string() + "': cannot create a temporary file beside it: " +
+                  std::strerror(errno) + "; check that " + directory + " exists and that you may write there");
+    }
+  }
+  if (!m_fd.valid()) {
+    throw Error("cannot write '" + destination.string() + "': every temporary name beside it is taken");
+  }
+}
+
+PendingFile::~PendingFile() {
+  if (!m_committed) {
+    ::unlink(m_path.c_str());
+  }
+}
+
+void PendingFile::write(std::string_view content) {
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(m_fd.get(), content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      if (n == 0) {
+        errno = EIO;
+      }
+      throw failure("write");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void PendingFile::sync() {
+  if (::fsync(m_fd.get()) != 0) {
+    throw failure("fsync");
+  }
+}
+
+void PendingFile::commit() {
+  if (!m_fd.close()) {
+    throw failure("close");
+  }
+  if (::rename(m_path.c_str(), m_destination.c_str()) != 0) {
+    throw failure("rename");
+  }
+  m_committed = true;
+}
+
+Error PendingFile::failure(const std::string& step) const {
+  const int error = errno;
+  const bool full = error == ENOSPC || error == EDQUOT;
+  return Error("cannot write '" + m_destination.string() + "': " + step + ": " + std::strerror(error) +
+               (full ? " (disk full?)" : ""));
+}
 
 std::optional<std::string> read_whole_file(const fs::path& path) {
   const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -169,7 +158,7 @@ void write_file_atomically(const fs::path& path, std::string_view content, const
   const bool exact = options.permissions == Permissions::exact;
   // Exact permissions start private and widen once the owner is set, so no other user can
   // ever open the file in between.
-  TemporaryFile file(path, exact ? 0600 : options.mode);
+  PendingFile file(path, exact ? 0600 : options.mode);
   if (options.owner) {
     const std::string step =
         "set its owner to " + std::to_string(options.owner->uid) + ":" + std::to_string(options.owner->gid);
@@ -180,9 +169,9 @@ void write_file_atomically(const fs::path& path, std::string_view content, const
   if (exact && ::fchmod(file.fd(), options.mode) != 0) {
     throw file.failure("set its mode");
   }
-  write_all(file, content);
-  if (options.durability != Durability::none && ::fsync(file.fd()) != 0) {
-    throw file.failure("fsync");
+  file.write(content);
+  if (options.durability != Durability::none) {
+    file.sync();
   }
   file.commit();
   if (options.durability == Durability::file_and_directory) {

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/base/error.hpp"
+#include "uploader/base/unique_fd.hpp"
+
 #include <sys/types.h>
 
 #include <filesystem>
@@ -50,11 +53,41 @@ struct AtomicWriteOptions {
   MissingDirectories missing_directories = MissingDirectories::create;
 };
 
-// Writes `content` to a fresh temporary file ".<name>.tmp-XXXXXX" beside `path` (created with
-// O_EXCL and O_NOFOLLOW, so it never follows or reuses an existing file) and renames it over
-// `path`, so readers see the old file or the new one, never a part; a symlink at `path` is
-// replaced, not followed. Throws fleet::Error naming the path, the step and the reason; the
-// temporary file never outlives a failure.
+// A file being written: a fresh temporary file ".<name>.tmp-XXXXXX" beside its destination
+// (created with O_EXCL and O_NOFOLLOW, so it never follows or reuses an existing file), open for
+// reading and writing, renamed over the destination by commit(), so readers see the old file or
+// the new one, never a part; a symlink at the destination is replaced, not followed. Removed
+// when destroyed uncommitted, so it never outlives a failure. Errors are fleet::Error naming the
+// destination, the step and the reason.
+class PendingFile {
+public:
+  PendingFile(const std::filesystem::path& destination, mode_t creation_mode = 0644);
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+  ~PendingFile();
+
+  int fd() const { return m_fd.get(); }
+
+  // Appends `content` at the file's offset.
+  void write(std::string_view content);
+
+  // fsync(2): the content is on disk before commit() gives it its name.
+  void sync();
+
+  // Closes the file and renames it over the destination.
+  void commit();
+
+  // The error for `step` failing with the current errno.
+  Error failure(const std::string& step) const;
+
+private:
+  std::filesystem::path m_destination;
+  std::filesystem::path m_path;
+  UniqueFd m_fd;
+  bool m_committed = false;
+};
+
+// Writes `content` to a PendingFile for `path` and commits it.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content,
                            const AtomicWriteOptions& options = {});
 
