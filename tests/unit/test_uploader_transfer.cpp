@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <random>
 
 using namespace fleet;
@@ -53,6 +54,79 @@ TEST_CASE("a delta against the previous tar costs about the change, whatever the
     CHECK_THROWS_WITH(tarball::apply_delta(base, delta.substr(0, delta.size() - 4), target.size()),
                       Catch::Contains("truncated") || Catch::Contains("not apply"));
   }
+}
+
+namespace {
+
+// What a TarRebuilder gives for `payload` fed in pieces of `piece` bytes, and how many bytes it
+// handed over at most at once.
+std::pair<std::string, std::size_t> rebuild_in_pieces(std::string_view payload, std::size_t piece, std::uint64_t max,
+                                                      std::string_view base = {}) {
+  std::string out;
+  std::size_t largest = 0;
+  auto sink = [&](std::string_view bytes) {
+    out.append(bytes);
+    largest = std::max(largest, bytes.size());
+  };
+  std::optional<tarball::TarRebuilder> rebuilder;
+  if (base.empty()) {
+    rebuilder.emplace(max, sink);
+  } else {
+    rebuilder.emplace(
+        base.size(), [base](std::uint64_t offset, char* into, std::size_t length) { base.copy(into, length, offset); },
+        max, sink);
+  }
+  for (std::size_t at = 0; at < payload.size(); at += piece) {
+    rebuilder->feed(payload.substr(at, piece));
+  }
+  rebuilder->finish();
+  return {out, largest};
+}
+
+}  // namespace
+
+TEST_CASE("a tar rebuilt from a payload in pieces, however small, is the tar rebuilt at once") {
+  const std::string base = random_text(3 << 20, 5);
+  std::string target = base;
+  target.replace(1'500'000, 2000, random_text(2000, 6));
+  const std::string delta = tarball::make_delta(base, target);
+  const std::string whole = tarball::zstd_compress(target);
+  for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{24}, std::size_t{65536}}) {
+    INFO("pieces of " << piece << " bytes");
+    const auto [from_delta, largest_copy] = rebuild_in_pieces(delta, piece, target.size(), base);
+    CHECK(from_delta == target);
+    // What the delta shares with its base is copied in pieces too, never as one copy of the tar.
+    CHECK(largest_copy <= (1u << 20));
+  }
+  for (std::size_t piece : {std::size_t{13}, std::size_t{65536}}) {
+    CHECK(rebuild_in_pieces(whole, piece, target.size()).first == target);
+  }
+  // A payload cut anywhere is refused, never taken for a shorter tar.
+  for (std::size_t cut : {std::size_t{0}, std::size_t{10}, std::size_t{24}, delta.size() / 2, delta.size() - 1}) {
+    INFO("a delta cut after " << cut << " bytes");
+    CHECK_THROWS_AS(rebuild_in_pieces(delta.substr(0, cut), 3, target.size(), base), ProtocolError);
+  }
+  for (std::size_t cut : {std::size_t{0}, std::size_t{5}, whole.size() / 2, whole.size() - 1}) {
+    INFO("a whole stream cut after " << cut << " bytes");
+    CHECK_THROWS_AS(rebuild_in_pieces(whole.substr(0, cut), 3, target.size()), ProtocolError);
+  }
+  CHECK_THROWS_WITH(rebuild_in_pieces(delta + "x", 1000, target.size() + 1, base), Catch::Contains("after its zstd frame"));
+  CHECK_THROWS_WITH(rebuild_in_pieces(whole, 1000, target.size() - 1), Catch::Contains("limit"));
+}
+
+TEST_CASE("a whole stream whose frame asks for a window beyond zstd's default is refused, not allocated") {
+  // A frame of unknown size declares its window as it was compressed: here 1 GiB.
+  tarball::ZstdCCtx cctx(ZSTD_createCCtx());
+  REQUIRE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, 30)) == 0U);
+  const std::string data(1000, 'x');
+  std::string frame(ZSTD_compressBound(data.size()) + 64, '\0');
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  ZSTD_outBuffer out{frame.data(), frame.size(), 0};
+  // Fed before it is ended, so zstd cannot shrink the window to the input's size.
+  REQUIRE(ZSTD_isError(ZSTD_compressStream2(cctx.get(), &out, &in, ZSTD_e_continue)) == 0U);
+  REQUIRE(ZSTD_compressStream2(cctx.get(), &out, &in, ZSTD_e_end) == 0U);
+  frame.resize(out.pos);
+  CHECK_THROWS_WITH(tarball::zstd_decompress(frame, 1ull << 33), Catch::Contains("not valid zstd") && Catch::Contains("memory"));
 }
 
 TEST_CASE("zstd_decompress reverses the tarball compressor and refuses garbage") {

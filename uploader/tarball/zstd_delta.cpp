@@ -57,64 +57,6 @@ std::string delta_header(std::uint64_t prefix, std::uint64_t suffix) {
   return header;
 }
 
-std::pair<std::uint64_t, std::uint64_t> parse_delta_header(std::string_view delta, std::uint64_t base_size) {
-  if (delta.size() < k_delta_header_size || get_le(delta, 0, 4) != k_skippable_magic || get_le(delta, 4, 4) != 16) {
-    throw ProtocolError("the delta does not start with fleet's delta header: truncated or not a delta");
-  }
-  const std::uint64_t prefix = get_le(delta, 8, 8);
-  const std::uint64_t suffix = get_le(delta, 16, 8);
-  if (prefix > base_size || suffix > base_size - prefix) {
-    throw ProtocolError("the delta copies more of its base than the base holds: made against another base");
-  }
-  return {prefix, suffix};
-}
-
-// `base` empty: plain frames; else exactly one frame that refers back into `base`.
-std::string decompress(std::string_view base, std::string_view frames, std::uint64_t max_size, bool is_delta) {
-  ZstdDCtx dctx(ZSTD_createDCtx());
-  if (!dctx) {
-    throw Error("zstd: cannot allocate a decompression context (out of memory?)");
-  }
-  // Never below zstd's default limit (2^27), which any tarball frame fits; a delta's window
-  // spans its base too.
-  check(ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax,
-                               static_cast<int>(std::max(k_default_window_log_max, window_log(base.size() + max_size)))),
-        "set the window limit");
-  std::string out;
-  std::string buffer(ZSTD_DStreamOutSize(), '\0');
-  ZSTD_inBuffer in{frames.data(), frames.size(), 0};
-  std::size_t frame_left = 0;  // 0 between frames
-  std::size_t frames_started = 0;
-  bool output_full = false;
-  while (in.pos < in.size || (output_full && frame_left != 0)) {
-    if (frame_left == 0 && in.pos < in.size) {
-      if (is_delta && frames_started > 0) {
-        throw ProtocolError("delta has bytes after its zstd frame");
-      }
-      if (is_delta) {
-        // A prefix applies to the next frame only: a delta is exactly one frame.
-        check(ZSTD_DCtx_refPrefix(dctx.get(), base.data(), base.size()), "reference the base");
-      }
-      ++frames_started;
-    }
-    ZSTD_outBuffer chunk{buffer.data(), buffer.size(), 0};
-    frame_left = ZSTD_decompressStream(dctx.get(), &chunk, &in);
-    if (ZSTD_isError(frame_left) != 0U) {
-      throw ProtocolError(std::string(is_delta ? "delta does not apply to its base: " : "tarball is not valid zstd: ") +
-                          ZSTD_getErrorName(frame_left));
-    }
-    if (out.size() + chunk.pos > max_size) {
-      throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(max_size) + " bytes");
-    }
-    out.append(buffer.data(), chunk.pos);
-    output_full = chunk.pos == chunk.size;
-  }
-  if (frames_started == 0 || frame_left != 0) {
-    throw ProtocolError("zstd stream ends in the middle of a frame: truncated transfer");
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string make_delta(std::string_view base, std::string_view target) {
@@ -153,24 +95,131 @@ std::string make_delta(std::string_view base, std::string_view target) {
   return out;
 }
 
-std::string apply_delta(std::string_view base, std::string_view delta, std::uint64_t max_size) {
-  if (base.empty()) {
+TarRebuilder::TarRebuilder(std::uint64_t max_size, Sink sink)
+    : m_max_size(max_size), m_sink(std::move(sink)), m_started(true), m_dctx(ZSTD_createDCtx()),
+      m_buffer(ZSTD_DStreamOutSize(), '\0') {
+  if (!m_dctx) {
+    throw Error("zstd: cannot allocate a decompression context (out of memory?)");
+  }
+  // zstd's default window limit (2^27) stays: every tarball frame fits it, and a hostile frame
+  // asking for more is refused before the decoder allocates it.
+}
+
+TarRebuilder::TarRebuilder(std::uint64_t base_size, BaseReader read_base, std::uint64_t max_size, Sink sink)
+    : TarRebuilder(max_size, std::move(sink)) {
+  if (base_size == 0) {
     throw Error("internal error: a delta needs a non-empty base");
   }
-  const auto [prefix, suffix] = parse_delta_header(delta, base.size());
-  if (prefix + suffix > max_size) {
-    throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(max_size) + " bytes");
+  m_read_base = std::move(read_base);
+  m_base_size = base_size;
+  m_is_delta = true;
+  m_started = false;
+}
+
+void TarRebuilder::feed(std::string_view piece) {
+  if (!m_started) {
+    const std::size_t take = std::min(piece.size(), k_delta_header_size - m_header.size());
+    m_header.append(piece.substr(0, take));
+    piece.remove_prefix(take);
+    if (m_header.size() < k_delta_header_size) {
+      return;
+    }
+    start_delta();
   }
-  const std::string_view replaced = base.substr(prefix, base.size() - prefix - suffix);
-  std::string middle = decompress(replaced, delta.substr(k_delta_header_size), max_size - prefix - suffix, true);
+  decode(piece);
+}
+
+void TarRebuilder::start_delta() {
+  if (get_le(m_header, 0, 4) != k_skippable_magic || get_le(m_header, 4, 4) != 16) {
+    throw ProtocolError("the delta does not start with fleet's delta header: truncated or not a delta");
+  }
+  m_prefix = get_le(m_header, 8, 8);
+  m_suffix = get_le(m_header, 16, 8);
+  if (m_prefix > m_base_size || m_suffix > m_base_size - m_prefix) {
+    throw ProtocolError("the delta copies more of its base than the base holds: made against another base");
+  }
+  if (m_prefix + m_suffix > m_max_size) {
+    throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(m_max_size) + " bytes");
+  }
+  m_started = true;
+  m_replaced.resize(static_cast<std::size_t>(m_base_size - m_prefix - m_suffix));
+  m_read_base(m_prefix, m_replaced.data(), m_replaced.size());
+  // Never below the default limit; a delta's window spans the replaced span too.
+  check(ZSTD_DCtx_setParameter(m_dctx.get(), ZSTD_d_windowLogMax,
+                               static_cast<int>(std::max(k_default_window_log_max,
+                                                         window_log(m_replaced.size() + m_max_size)))),
+        "set the window limit");
+  copy_base(0, m_prefix);
+}
+
+void TarRebuilder::decode(std::string_view frames) {
+  const std::uint64_t limit = m_max_size - m_prefix - m_suffix;
+  ZSTD_inBuffer in{frames.data(), frames.size(), 0};
+  while (in.pos < in.size || (m_output_full && m_frame_left != 0)) {
+    if (m_frame_left == 0 && in.pos < in.size) {
+      if (m_is_delta && m_frames_started > 0) {
+        throw ProtocolError("delta has bytes after its zstd frame");
+      }
+      if (m_is_delta) {
+        // A prefix applies to the next frame only: a delta is exactly one frame.
+        check(ZSTD_DCtx_refPrefix(m_dctx.get(), m_replaced.data(), m_replaced.size()), "reference the base");
+      }
+      ++m_frames_started;
+    }
+    ZSTD_outBuffer chunk{m_buffer.data(), m_buffer.size(), 0};
+    m_frame_left = ZSTD_decompressStream(m_dctx.get(), &chunk, &in);
+    if (ZSTD_isError(m_frame_left) != 0U) {
+      throw ProtocolError(std::string(m_is_delta ? "delta does not apply to its base: " : "tarball is not valid zstd: ") +
+                          ZSTD_getErrorName(m_frame_left));
+    }
+    m_decoded += chunk.pos;
+    if (m_decoded > limit) {
+      throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(m_max_size) + " bytes");
+    }
+    if (chunk.pos > 0) {
+      m_sink(std::string_view(m_buffer.data(), chunk.pos));
+    }
+    m_output_full = chunk.pos == chunk.size;
+  }
+}
+
+void TarRebuilder::finish() {
+  if (!m_started) {
+    throw ProtocolError("the delta does not start with fleet's delta header: truncated or not a delta");
+  }
+  if (m_frames_started == 0 || m_frame_left != 0) {
+    throw ProtocolError("zstd stream ends in the middle of a frame: truncated transfer");
+  }
+  copy_base(m_base_size - m_suffix, m_suffix);
+}
+
+void TarRebuilder::copy_base(std::uint64_t offset, std::uint64_t length) {
+  std::string piece(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1 << 20)), '\0');
+  for (std::uint64_t done = 0; done < length;) {
+    const auto size = static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), length - done));
+    m_read_base(offset + done, piece.data(), size);
+    m_sink(std::string_view(piece.data(), size));
+    done += size;
+  }
+}
+
+std::string apply_delta(std::string_view base, std::string_view delta, std::uint64_t max_size) {
   std::string out;
-  out.reserve(prefix + middle.size() + suffix);
-  out.append(base.substr(0, prefix)).append(middle).append(base.substr(base.size() - suffix));
+  TarRebuilder rebuilder(
+      base.size(),
+      [base](std::uint64_t offset, char* into, std::size_t length) { base.copy(into, length, offset); },
+      max_size, [&out](std::string_view piece) { out.append(piece); });
+  rebuilder.feed(delta);
+  rebuilder.finish();
   return out;
 }
 
 std::string zstd_decompress(std::string_view frames, std::uint64_t max_size) {
-  return decompress({}, frames, max_size, false);
+  std::string out;
+  TarRebuilder rebuilder(max_size, [&out](std::string_view piece) { out.append(piece); });
+  rebuilder.feed(frames);
+  rebuilder.finish();
+  return out;
 }
 
 }  // namespace fleet::tarball
