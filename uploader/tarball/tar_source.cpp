@@ -82,4 +82,22 @@ std::pair<const void*, std::size_t> MemorySource::next() {
   return {data, size};
 }
 
+FileSource::FileSource(int fd, std::uint64_t max_bytes) : m_fd(fd), m_max_bytes(max_bytes), m_buffer(k_chunk) {}
+
+std::pair<const void*, std::size_t> FileSource::next() {
+  ssize_t n = 0;
+  do {
+    n = ::pread(m_fd, m_buffer.data(), m_buffer.size(), static_cast<off_t>(m_offset));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    throw Error(std::string("cannot read the tar: ") + std::strerror(errno));
+  }
+  m_offset += static_cast<std::uint64_t>(n);
+  if (m_offset > m_max_bytes) {
+    throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(m_max_bytes) + " bytes");
+  }
+  m_hasher.update(m_buffer.data(), static_cast<std::size_t>(n));
+  return {m_buffer.data(), static_cast<std::size_t>(n)};
+}
+
 }  // namespace fleet::tarball

@@ -74,7 +74,32 @@ private:
   hash::Sha256 m_hasher;
 };
 
-// The archive_read_open() callback for either source: an exception from next() is kept in
+// An uncompressed tar in a file (kept, or just received), read from its start in chunks and
+// hashed as it is read, so checking or unpacking it never holds it whole in memory.
+class FileSource {
+public:
+  // Reads `fd` (not owned) with pread(2), so its offset does not matter and is left alone.
+  FileSource(int fd, std::uint64_t max_bytes);
+
+  // Next chunk of the tar; size 0 at its end. Throws fleet::Error when the file cannot be read,
+  // fleet::ProtocolError when it grows beyond `max_bytes`.
+  std::pair<const void*, std::size_t> next();
+
+  std::uint64_t tar_size() const { return m_offset; }
+  std::string hex_digest() { return m_hasher.hex_digest(); }
+
+  std::exception_ptr failure;
+
+private:
+  static constexpr std::size_t k_chunk = 1 << 20;
+  int m_fd;
+  std::uint64_t m_max_bytes;
+  std::vector<char> m_buffer;
+  std::uint64_t m_offset = 0;
+  hash::Sha256 m_hasher;
+};
+
+// The archive_read_open() callback for any source: an exception from next() is kept in
 // `failure` and turned into a libarchive error, since it must not cross the C library.
 template <typename Source>
 la_ssize_t source_read(archive* a, void* client, const void** buffer) {

@@ -225,6 +225,14 @@ UnpackResult unpack_from(Input input, const fs::path& dest, const std::string& e
   return result;
 }
 
+template <typename Source, typename Input>
+UnpackResult check_from(Input input, const std::string& expected_hash, const UnpackLimits& limits) {
+  const fs::path write_nothing;
+  auto result = Unpacker<Source>(input, write_nothing, limits, EarlierTree({})).run();
+  check_hash(result, expected_hash);
+  return result;
+}
+
 }  // namespace
 
 UnpackResult unpack(int fd, const fs::path& dest, const std::string& expected_hash, const UnpackLimits& limits) {
@@ -236,11 +244,17 @@ UnpackResult unpack_tar(std::string_view tar, const fs::path& dest, const std::s
   return unpack_from<MemorySource>(tar, dest, expected_hash, limits, earlier);
 }
 
+UnpackResult unpack_tar_file(int fd, const fs::path& dest, const std::string& expected_hash, const fs::path& earlier,
+                             const UnpackLimits& limits) {
+  return unpack_from<FileSource>(fd, dest, expected_hash, limits, earlier);
+}
+
 UnpackResult check_tar(std::string_view tar, const std::string& expected_hash, const UnpackLimits& limits) {
-  const fs::path write_nothing;
-  auto result = Unpacker<MemorySource>(tar, write_nothing, limits, EarlierTree({})).run();
-  check_hash(result, expected_hash);
-  return result;
+  return check_from<MemorySource>(tar, expected_hash, limits);
+}
+
+UnpackResult check_tar_file(int fd, const std::string& expected_hash, const UnpackLimits& limits) {
+  return check_from<FileSource>(fd, expected_hash, limits);
 }
 
 }  // namespace fleet::tarball

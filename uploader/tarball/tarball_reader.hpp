@@ -54,11 +54,18 @@ UnpackResult unpack(int fd, const std::filesystem::path& dest, const std::string
 // the same tarball. Returns what it read; throws fleet::ProtocolError naming the problem.
 UnpackResult check_tar(std::string_view tar, const std::string& expected_hash, const UnpackLimits& limits = {});
 
+// As check_tar(), reading the tar from the file `fd` (from its start; the offset is left alone).
+UnpackResult check_tar_file(int fd, const std::string& expected_hash, const UnpackLimits& limits = {});
+
 // As unpack(), from an uncompressed tar already in memory (one rebuilt from a delta). Files
 // identical (content and mode) to those at the same path in `earlier`, an older unpacked tree
 // of the same source when not empty, are hardlinked from it instead of written; both trees
 // must then stay read-only, as unpacked sources are.
 UnpackResult unpack_tar(std::string_view tar, const std::filesystem::path& dest, const std::string& expected_hash,
                         const std::filesystem::path& earlier = {}, const UnpackLimits& limits = {});
+
+// As unpack_tar(), reading the tar from the file `fd` as check_tar_file() does.
+UnpackResult unpack_tar_file(int fd, const std::filesystem::path& dest, const std::string& expected_hash,
+                             const std::filesystem::path& earlier = {}, const UnpackLimits& limits = {});
 
 }  // namespace fleet::tarball
