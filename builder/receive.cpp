@@ -11,11 +11,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
 
 namespace fleet::builder {
 
@@ -24,7 +28,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t k_max_header = 4096;
-constexpr std::uint64_t k_max_reserved = 256ull << 20;
 
 // Reads the header line, then exactly the bytes it announces, then insists on the end of input.
 class InputReader {
@@ -48,20 +51,22 @@ public:
     }
   }
 
-  std::string exactly(std::uint64_t size) {
-    // Room for it all at once, so growing never holds two copies; only up to a bound, since a
-    // header costs nothing to send and the bytes it announces may never come.
-    m_buffer.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(size, k_max_reserved)));
-    while (m_buffer.size() < size) {
-      if (fill() == 0) {
-        throw ProtocolError("the payload ended after " + std::to_string(m_buffer.size()) + " of " +
-                            std::to_string(size) + " bytes: truncated transfer");
+  // Hands exactly `size` bytes to `consume` as they arrive, then insists on the end of input.
+  void stream(std::uint64_t size, const std::function<void(std::string_view)>& consume) {
+    std::uint64_t done = 0;
+    while (done < size) {
+      if (m_buffer.empty() && fill() == 0) {
+        throw ProtocolError("the payload ended after " + std::to_string(done) + " of " + std::to_string(size) +
+                            " bytes: truncated transfer");
       }
+      const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(m_buffer.size(), size - done));
+      consume(std::string_view(m_buffer).substr(0, take));
+      m_buffer.erase(0, take);
+      done += take;
     }
-    if (m_buffer.size() > size || fill() != 0) {
+    if (!m_buffer.empty() || fill() != 0) {
       throw ProtocolError("the sender wrote more than the " + std::to_string(size) + " bytes it announced");
     }
-    return std::move(m_buffer);
   }
 
 private:
@@ -87,15 +92,34 @@ void print_line(std::ostream& out, const std::string& line) {
   out.flush();
 }
 
-std::string rebuild_tar(const SourceStore& store, const transfer::PayloadHeader& header, const std::string& payload) {
+// The rebuilder of the tar `header` announces, writing it to `tar`: a whole stream, or a delta
+// against a kept tar read through `base` (which holds it open, even if pruned meanwhile).
+std::unique_ptr<tarball::TarRebuilder> rebuilder_for(const SourceStore& store, const transfer::PayloadHeader& header,
+                                                     PendingFile& tar, UniqueFd& base) {
+  auto sink = [&tar](std::string_view piece) { tar.write(piece); };
   if (header.base.empty()) {
-    return tarball::zstd_decompress(payload, transfer::k_max_tar_bytes);
+    return std::make_unique<tarball::TarRebuilder>(transfer::k_max_tar_bytes, sink);
   }
-  auto base = store.tar(header.base);
-  if (!base) {
+  base = store.open_tar(header.base);
+  struct stat st {};
+  if (!base.valid() || ::fstat(base.get(), &st) != 0 || st.st_size == 0) {
     throw ProtocolError("the delta is against " + header.base + ", which this node does not keep");
   }
-  return tarball::apply_delta(*base, payload, transfer::k_max_tar_bytes);
+  auto read_base = [fd = base.get(), path = store.tar_path(header.base)](std::uint64_t offset, char* into,
+                                                                         std::size_t length) {
+    for (std::size_t done = 0; done < length;) {
+      const ssize_t n = ::pread(fd, into + done, length - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        throw Error("cannot read the base '" + path.string() + "': " + (n < 0 ? std::strerror(errno) : "it is shorter"));
+      }
+      done += static_cast<std::size_t>(n);
+    }
+  };
+  return std::make_unique<tarball::TarRebuilder>(static_cast<std::uint64_t>(st.st_size), read_base,
+                                                 transfer::k_max_tar_bytes, sink);
 }
 
 }  // namespace
@@ -125,12 +149,26 @@ void run_receive(const std::string& hash, const fs::path& state_dir, int in_fd, 
 
   InputReader input(in_fd);
   const auto header = transfer::parse_payload_header(input.line(), transfer::k_max_tar_bytes);
-  const std::string payload = input.exactly(header.bytes);
-  const std::string tar = rebuild_tar(store, header, payload);
+  // Streamed to temporary files in the store, never held whole: a source can be far larger
+  // than a small build node's memory.
+  PendingFile tar(store.tar_path(hash));
+  std::optional<PendingFile> compressed;
+  if (header.base.empty()) {
+    compressed.emplace(store.compressed_path(hash));
+  }
+  UniqueFd base;
+  auto rebuilder = rebuilder_for(store, header, tar, base);
+  input.stream(header.bytes, [&](std::string_view piece) {
+    if (compressed) {
+      compressed->write(piece);
+    }
+    rebuilder->feed(piece);
+  });
+  rebuilder->finish();
   // Checked, not unpacked: the job that needs the tree unpacks it, so a relay from this node
   // starts at once and every node unpacks in parallel.
-  const auto result = tarball::check_tar(tar, hash);
-  store.keep_tar(hash, tar, header.base.empty() ? std::optional<std::string_view>(payload) : std::nullopt);
+  const auto result = tarball::check_tar_file(tar.fd(), hash);
+  store.keep(hash, tar, compressed ? &*compressed : nullptr);
   print_line(out, nlohmann::json{{"received", hash},
                                  {"bytes", result.tar_size},
                                  {"entries", result.entries},

@@ -66,8 +66,8 @@ HeldTree SourceStore::ensure_tree(const std::string& hash) const {
     if (UniqueFd lock = lock_tree(tree(hash), LOCK_SH); lock.valid()) {
       return HeldTree(tree(hash), std::move(lock));
     }
-    auto kept = tar(hash);
-    if (!kept) {
+    const UniqueFd kept = open_tar(hash);
+    if (!kept.valid()) {
       throw NodeError("source " + hash + " was not received on this host; send it first (fleet-builder receive)");
     }
     // The newest tree unpacked before is most like this one: its unchanged files are reused.
@@ -80,7 +80,7 @@ HeldTree SourceStore::ensure_tree(const std::string& hash) const {
       }
     }
     try {
-      tarball::unpack_tar(*kept, tree(hash), hash, earlier);
+      tarball::unpack_tar_file(kept.get(), tree(hash), hash, earlier);
     } catch (const tarball::DestinationExists&) {
       // Another job unpacked it first.
     } catch (Error& e) {
@@ -152,14 +152,37 @@ std::optional<std::string> SourceStore::tar(const std::string& hash) const {
   return data;
 }
 
+UniqueFd SourceStore::open_tar(const std::string& hash) const {
+  UniqueFd fd(::open(tar_path(hash).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st {};
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return {};
+  }
+  touch_file(tar_path(hash));
+  return fd;
+}
+
 void SourceStore::keep_tar(const std::string& hash, std::string_view tar, std::optional<std::string_view> compressed) const {
+  std::error_code ec;
+  fs::create_directories(m_dir, ec);  // a failure is reported by the write below, with its path
+  PendingFile tar_file(tar_path(hash));
+  tar_file.write(tar);
+  std::optional<PendingFile> compressed_file;
+  if (compressed) {
+    compressed_file.emplace(compressed_path(hash));
+    compressed_file->write(*compressed);
+  }
+  keep(hash, tar_file, compressed_file ? &*compressed_file : nullptr);
+}
+
+void SourceStore::keep(const std::string& hash, PendingFile& tar, PendingFile* compressed) const {
   // Synced before the rename: after a crash, a kept tar is whole or not there, never a
   // truncated one this node would claim to hold.
-  AtomicWriteOptions synced;
-  synced.durability = Durability::file;
-  write_file_atomically(tar_path(hash), tar, synced);
-  if (compressed) {
-    write_file_atomically(compressed_path(hash), *compressed, synced);
+  tar.sync();
+  tar.commit();
+  if (compressed != nullptr) {
+    compressed->sync();
+    compressed->commit();
   }
   std::error_code ec;
   auto kept = bases();

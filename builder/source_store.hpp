@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/base/file_io.hpp"
 #include "uploader/base/unique_fd.hpp"
 
 #include <cstddef>
@@ -39,6 +40,8 @@ public:
 
   std::filesystem::path dir() const { return m_dir; }
   std::filesystem::path tree(const std::string& hash) const { return m_dir / hash; }
+  std::filesystem::path tar_path(const std::string& hash) const { return m_dir / (hash + ".tar"); }
+  std::filesystem::path compressed_path(const std::string& hash) const { return m_dir / (hash + ".tar.zst"); }
 
   // True when the tar of `hash` is kept (verified when received), so this node can build and
   // relay it.
@@ -60,10 +63,18 @@ public:
   // The kept tar called `hash`, or nullopt. Reading it marks it as recently used.
   std::optional<std::string> tar(const std::string& hash) const;
 
-  // Keeps `tar` (already verified to be `hash`) atomically, and the .tar.zst it came as when
-  // given (relayed as it is, not compressed again), then removes the least recently used tars
-  // beyond k_kept_tars and the unpacked trees whose tar is gone, unless a job holds them.
-  // Throws fleet::Error when it cannot be written.
+  // The kept tar called `hash` opened for reading, or an invalid fd; marks it as recently used.
+  // What is read through it stays whole even if the tar is pruned meanwhile.
+  UniqueFd open_tar(const std::string& hash) const;
+
+  // Keeps `tar`, written to a PendingFile for tar_path(hash) and verified to be `hash`, and
+  // `compressed`, the .tar.zst it came as when given (relayed as it is, not compressed again),
+  // for compressed_path(hash): syncs and commits both, then removes the least recently used
+  // tars beyond k_kept_tars and the unpacked trees whose tar is gone, unless a job holds them.
+  // Throws fleet::Error when they cannot be written.
+  void keep(const std::string& hash, PendingFile& tar, PendingFile* compressed = nullptr) const;
+
+  // keep() for a tar (and .tar.zst) in memory.
   void keep_tar(const std::string& hash, std::string_view tar,
                 std::optional<std::string_view> compressed = std::nullopt) const;
 
@@ -73,8 +84,6 @@ public:
   static constexpr std::size_t k_kept_tars = 3;
 
 private:
-  std::filesystem::path tar_path(const std::string& hash) const { return m_dir / (hash + ".tar"); }
-  std::filesystem::path compressed_path(const std::string& hash) const { return m_dir / (hash + ".tar.zst"); }
   void remove_unkept_trees(const std::vector<std::string>& kept) const;
 
   std::filesystem::path m_dir;

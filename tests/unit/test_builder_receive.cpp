@@ -19,9 +19,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include <chrono>
-#include <sstream>
+#include <cstring>
+#include <fstream>
+#include <functional>
 #include <optional>
+#include <random>
+#include <set>
+#include <sstream>
 #include <thread>
 
 using namespace fleet;
@@ -278,4 +285,192 @@ TEST_CASE("a source that cannot be unpacked says which one, and stays a protocol
   CHECK_FALSE(fs::exists(store.tree(claimed)));
   // Damaged since it was received: it is not held any more, so the next run sends it again.
   CHECK_FALSE(store.holds(claimed));
+}
+
+namespace {
+
+// Runs a receive whose input arrives through a pipe in writes of `piece` bytes, as from ssh.
+std::string receive_through_pipe(const std::string& hash, const fs::path& state, const std::string& input,
+                                 std::size_t piece) {
+  int ends[2];
+  REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+  std::thread writer([&input, piece, fd = ends[1]] {
+    for (std::size_t at = 0; at < input.size(); at += piece) {
+      const std::string_view bytes = std::string_view(input).substr(at, piece);
+      if (::write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+        break;  // the reader gave up; its error says why
+      }
+    }
+    ::close(fd);
+  });
+  std::ostringstream out;
+  std::exception_ptr failure;
+  try {
+    builder::run_receive(hash, state, ends[0], out);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  ::close(ends[0]);
+  writer.join();
+  if (failure) {
+    std::rethrow_exception(failure);
+  }
+  return out.str();
+}
+
+// A source of one file of `size` incompressible bytes from `seed`.
+tarball::PackedTarball incompressible_source(const fs::path& dir, std::size_t size, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::string content(size, '\0');
+  for (std::size_t i = 0; i + 8 <= size; i += 8) {
+    const std::uint64_t word = rng();
+    std::memcpy(content.data() + i, &word, 8);
+  }
+  write_file(dir / "blob", content);
+  return tarball::pack(tarball::collect_sources(dir, {}));
+}
+
+// How far the peak resident memory of a child running `work` rose above what it started
+// with, in KiB; -1 when `work` threw.
+long peak_memory_growth_kib(const std::function<void()>& work) {
+  int ends[2];
+  REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto peak_kib = [] {
+      std::ifstream status("/proc/self/status");
+      for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+          return std::stol(line.substr(6));
+        }
+      }
+      return -1L;
+    };
+    // Resets the peak to what is resident now (proc(5), clear_refs).
+    std::ofstream("/proc/self/clear_refs") << "5";
+    const long before = peak_kib();
+    long growth = -1;
+    try {
+      work();
+      growth = peak_kib() - before;
+    } catch (...) {
+    }
+    ::write(ends[1], &growth, sizeof growth);
+    ::_exit(0);
+  }
+  ::close(ends[1]);
+  long growth = -1;
+  const bool read_it = ::read(ends[0], &growth, sizeof growth) == static_cast<ssize_t>(sizeof growth);
+  ::close(ends[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(read_it);
+  return growth;
+}
+
+}  // namespace
+
+TEST_CASE("receive takes its payload as it arrives, in pieces of any size") {
+  TempDir tmp;
+  for (int i = 0; i < 100; ++i) {
+    write_file(tmp / ("src/pkgs/file" + std::to_string(i)), std::string(3000, static_cast<char>('a' + i % 26)) + "\n");
+  }
+  const auto first = tarball::pack(tarball::collect_sources(tmp / "src", {}));
+  write_file(tmp / "src/pkgs/file42", "changed\n");
+  const auto second = tarball::pack(tarball::collect_sources(tmp / "src", {}));
+  const std::string delta = tarball::make_delta(tarball::zstd_decompress(first.compressed, 1 << 30),
+                                                tarball::zstd_decompress(second.compressed, 1 << 30));
+  const std::string delta_upload =
+      transfer::to_line(transfer::PayloadHeader{first.content_hash, delta.size()}) + "\n" + delta;
+
+  for (std::size_t piece : {std::size_t{1}, std::size_t{100}, std::size_t{70000}}) {
+    INFO("writes of " << piece << " bytes");
+    TempDir run;
+    const fs::path state = run / "state";
+    CHECK(json_lines(receive_through_pipe(first.content_hash, state, full_upload(first), piece)).back()["received"] ==
+          first.content_hash);
+    CHECK(json_lines(receive_through_pipe(second.content_hash, state, delta_upload, piece)).back()["base"] ==
+          first.content_hash);
+    const builder::SourceStore store(state);
+    CHECK(store.tar(second.content_hash) == tarball::zstd_decompress(second.compressed, 1 << 30));
+    CHECK(store.compressed(first.content_hash) == first.compressed);
+    CHECK(fleet::test::read_file(store.ensure_tree(second.content_hash).root() / "pkgs/file42") == "changed\n");
+    // Nothing but what it keeps: no temporary file outlived the receive.
+    std::set<std::string> names;
+    for (const auto& entry : fs::directory_iterator(store.dir())) {
+      names.insert(entry.path().filename().string());
+    }
+    CHECK(names == std::set<std::string>{first.content_hash + ".tar", first.content_hash + ".tar.zst",
+                                         second.content_hash + ".tar", second.content_hash});
+  }
+}
+
+TEST_CASE("receive refuses a delta cut short or with a flipped byte, and keeps nothing of it") {
+  TempDir tmp;
+  write_file(tmp / "src/a", std::string(50000, 'a'));
+  const auto first = tarball::pack(tarball::collect_sources(tmp / "src", {}));
+  write_file(tmp / "src/b", "new\n");
+  const auto second = tarball::pack(tarball::collect_sources(tmp / "src", {}));
+  const fs::path state = tmp / "state";
+  receive(first.content_hash, state, tmp / "in", full_upload(first));
+  const std::string delta = tarball::make_delta(tarball::zstd_decompress(first.compressed, 1 << 30),
+                                                tarball::zstd_decompress(second.compressed, 1 << 30));
+  auto upload = [&](const std::string& payload) {
+    return transfer::to_line(transfer::PayloadHeader{first.content_hash, payload.size()}) + "\n" + payload;
+  };
+  std::string flipped = delta;
+  flipped[delta.size() - 2] = static_cast<char>(flipped[delta.size() - 2] ^ 0x20);
+  CHECK_THROWS_AS(receive_through_pipe(second.content_hash, state, upload(delta.substr(0, delta.size() - 3)), 5),
+                  ProtocolError);
+  CHECK_THROWS_AS(receive_through_pipe(second.content_hash, state, upload(flipped), 5), ProtocolError);
+  std::set<std::string> names;
+  for (const auto& entry : fs::directory_iterator(state / "sources")) {
+    names.insert(entry.path().filename().string());
+  }
+  CHECK(names == std::set<std::string>{first.content_hash + ".tar", first.content_hash + ".tar.zst"});
+}
+
+TEST_CASE("receiving a source takes memory for pieces of it, not for the whole of it") {
+  // 64 MiB that do not compress: held whole, the payload and the tar would take 128 MiB.
+  constexpr std::size_t k_size = 64 << 20;
+  constexpr long k_limit_kib = 32 << 10;
+  TempDir tmp;
+  const fs::path state = tmp / "state";
+  std::string first_hash;
+  {
+    const auto first = incompressible_source(tmp / "src", k_size, 1);
+    first_hash = first.content_hash;
+    write_file(tmp / "first.in", full_upload(first));
+  }
+  auto receive_file = [&](const std::string& hash, const fs::path& input) {
+    return peak_memory_growth_kib([&] {
+      const int fd = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
+      std::ostringstream out;
+      builder::run_receive(hash, state, fd, out);
+      ::close(fd);
+    });
+  };
+  const long whole_kib = receive_file(first_hash, tmp / "first.in");
+  WARN("receiving a 64 MiB source whole: peak memory grew by " << whole_kib << " KiB");
+  CHECK(whole_kib >= 0);
+  CHECK(whole_kib < k_limit_kib);
+  REQUIRE(builder::SourceStore(state).holds(first_hash));
+
+  // A delta changing one small file: the 64 MiB it shares with its base are copied in pieces.
+  write_file(tmp / "src/note", "a small change\n");
+  std::string second_hash;
+  {
+    const auto second = tarball::pack(tarball::collect_sources(tmp / "src", {}));
+    second_hash = second.content_hash;
+    const std::string delta = tarball::make_delta(*builder::SourceStore(state).tar(first_hash),
+                                                  tarball::zstd_decompress(second.compressed, 1ull << 30));
+    write_file(tmp / "second.in",
+               transfer::to_line(transfer::PayloadHeader{first_hash, delta.size()}) + "\n" + delta);
+  }
+  const long delta_kib = receive_file(second_hash, tmp / "second.in");
+  WARN("receiving it again as a delta: peak memory grew by " << delta_kib << " KiB");
+  CHECK(delta_kib >= 0);
+  CHECK(delta_kib < k_limit_kib);
+  CHECK(builder::SourceStore(state).holds(second_hash));
 }
