@@ -114,11 +114,12 @@ TEST_CASE("a tar rebuilt from a payload in pieces, however small, is the tar reb
   CHECK_THROWS_WITH(rebuild_in_pieces(whole, 1000, target.size() - 1), Catch::Contains("limit"));
 }
 
-TEST_CASE("a whole stream whose frame asks for a window beyond zstd's default is refused, not allocated") {
-  // A frame of unknown size declares its window as it was compressed: here 1 GiB.
+namespace {
+
+// A frame of unknown size holding `data`, which declares the window it was compressed with.
+std::string frame_with_window(const std::string& data, int window_log) {
   tarball::ZstdCCtx cctx(ZSTD_createCCtx());
-  REQUIRE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, 30)) == 0U);
-  const std::string data(1000, 'x');
+  REQUIRE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, window_log)) == 0U);
   std::string frame(ZSTD_compressBound(data.size()) + 64, '\0');
   ZSTD_inBuffer in{data.data(), data.size(), 0};
   ZSTD_outBuffer out{frame.data(), frame.size(), 0};
@@ -126,7 +127,27 @@ TEST_CASE("a whole stream whose frame asks for a window beyond zstd's default is
   REQUIRE(ZSTD_isError(ZSTD_compressStream2(cctx.get(), &out, &in, ZSTD_e_continue)) == 0U);
   REQUIRE(ZSTD_compressStream2(cctx.get(), &out, &in, ZSTD_e_end) == 0U);
   frame.resize(out.pos);
+  return frame;
+}
+
+}  // namespace
+
+TEST_CASE("a tiny frame asking for a huge window is refused, not allocated") {
+  const std::string data(1000, 'x');
+  const std::string frame = frame_with_window(data, 30);  // 1 GiB
+  CHECK(tarball::zstd_decompress(frame_with_window(data, 27), data.size()) == data);
   CHECK_THROWS_WITH(tarball::zstd_decompress(frame, 1ull << 33), Catch::Contains("not valid zstd") && Catch::Contains("memory"));
+  // A delta's frame must say what it holds, which bounds its window.
+  std::string delta = {'\x5e', '\x2a', '\x4d', '\x18', 16, 0, 0, 0};
+  delta += std::string(16, '\0');  // no prefix, no suffix
+  CHECK_THROWS_WITH(tarball::apply_delta("base", delta + frame, 1ull << 33), Catch::Contains("does not say how many bytes"));
+  CHECK_THROWS_WITH(tarball::apply_delta("base", delta + "garbage that is not a frame", 1ull << 33),
+                    Catch::Contains("not a zstd frame"));
+  // The smallest delta, of a tar to itself, is a frame shorter than the longest frame header.
+  const std::string same = random_text(100'000, 9);
+  const std::string nothing_changed = tarball::make_delta(same, same);
+  CHECK(nothing_changed.size() < 24 + 18);
+  CHECK(tarball::apply_delta(same, nothing_changed, same.size()) == same);
 }
 
 TEST_CASE("zstd_decompress reverses the tarball compressor and refuses garbage") {

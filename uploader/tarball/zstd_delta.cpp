@@ -33,6 +33,8 @@ unsigned window_log(std::uint64_t span) {
 // prefix and suffix the target shares with the base, as two little-endian 64-bit numbers.
 constexpr std::uint32_t k_skippable_magic = 0x184D2A5E;
 constexpr std::size_t k_delta_header_size = 8 + 16;
+// ZSTD_FRAMEHEADERSIZE_MAX of the zstd format, outside libzstd's stable API.
+constexpr std::size_t k_max_frame_header_size = 18;
 
 void put_le(std::string& out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) {
@@ -96,7 +98,7 @@ std::string make_delta(std::string_view base, std::string_view target) {
 }
 
 TarRebuilder::TarRebuilder(std::uint64_t max_size, Sink sink)
-    : m_max_size(max_size), m_sink(std::move(sink)), m_started(true), m_dctx(ZSTD_createDCtx()),
+    : m_max_size(max_size), m_sink(std::move(sink)), m_stage(Stage::frames), m_dctx(ZSTD_createDCtx()),
       m_buffer(ZSTD_DStreamOutSize(), '\0') {
   if (!m_dctx) {
     throw Error("zstd: cannot allocate a decompression context (out of memory?)");
@@ -113,20 +115,21 @@ TarRebuilder::TarRebuilder(std::uint64_t base_size, BaseReader read_base, std::u
   m_read_base = std::move(read_base);
   m_base_size = base_size;
   m_is_delta = true;
-  m_started = false;
+  m_stage = Stage::delta_header;
 }
 
 void TarRebuilder::feed(std::string_view piece) {
-  if (!m_started) {
-    const std::size_t take = std::min(piece.size(), k_delta_header_size - m_header.size());
-    m_header.append(piece.substr(0, take));
-    piece.remove_prefix(take);
-    if (m_header.size() < k_delta_header_size) {
-      return;
-    }
+  if (m_stage == Stage::frames) {
+    decode(piece);
+    return;
+  }
+  m_header.append(piece);
+  if (m_stage == Stage::delta_header && m_header.size() >= k_delta_header_size) {
     start_delta();
   }
-  decode(piece);
+  if (m_stage == Stage::frame_header && m_header.size() >= k_delta_header_size + k_max_frame_header_size) {
+    start_frame();
+  }
 }
 
 void TarRebuilder::start_delta() {
@@ -141,15 +144,33 @@ void TarRebuilder::start_delta() {
   if (m_prefix + m_suffix > m_max_size) {
     throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(m_max_size) + " bytes");
   }
-  m_started = true;
+  m_stage = Stage::frame_header;
   m_replaced.resize(static_cast<std::size_t>(m_base_size - m_prefix - m_suffix));
   m_read_base(m_prefix, m_replaced.data(), m_replaced.size());
-  // Never below the default limit; a delta's window spans the replaced span too.
-  check(ZSTD_DCtx_setParameter(m_dctx.get(), ZSTD_d_windowLogMax,
-                               static_cast<int>(std::max(k_default_window_log_max,
-                                                         window_log(m_replaced.size() + m_max_size)))),
-        "set the window limit");
   copy_base(0, m_prefix);
+}
+
+void TarRebuilder::start_frame() {
+  const std::string frame = m_header.substr(k_delta_header_size);
+  m_header.clear();
+  const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR) {
+    throw ProtocolError("delta does not apply to its base: what follows its header is not a zstd frame");
+  }
+  // make_delta() always says: without it, the window a frame asks for could not be bounded.
+  if (size == ZSTD_CONTENTSIZE_UNKNOWN) {
+    throw ProtocolError("the delta's zstd frame does not say how many bytes it holds: not a delta fleet made");
+  }
+  if (size > m_max_size - m_prefix - m_suffix) {
+    throw ProtocolError("tarball unpacks to more than the limit of " + std::to_string(m_max_size) + " bytes");
+  }
+  // The window spans what the frame refers back into and what it holds, as make_delta() sets it:
+  // a frame asking for more is refused before the decoder allocates it.
+  check(ZSTD_DCtx_setParameter(m_dctx.get(), ZSTD_d_windowLogMax,
+                               static_cast<int>(std::max(k_default_window_log_max, window_log(m_replaced.size() + size)))),
+        "set the window limit");
+  m_stage = Stage::frames;
+  decode(frame);
 }
 
 void TarRebuilder::decode(std::string_view frames) {
@@ -184,8 +205,11 @@ void TarRebuilder::decode(std::string_view frames) {
 }
 
 void TarRebuilder::finish() {
-  if (!m_started) {
+  if (m_stage == Stage::delta_header) {
     throw ProtocolError("the delta does not start with fleet's delta header: truncated or not a delta");
+  }
+  if (m_stage == Stage::frame_header) {
+    start_frame();  // a frame shorter than the longest header: all of it is here
   }
   if (m_frames_started == 0 || m_frame_left != 0) {
     throw ProtocolError("zstd stream ends in the middle of a frame: truncated transfer");

@@ -54,6 +54,7 @@ public:
 
 private:
   void start_delta();
+  void start_frame();
   void decode(std::string_view frames);
   void copy_base(std::uint64_t offset, std::uint64_t length);
 
@@ -62,8 +63,10 @@ private:
   BaseReader m_read_base;
   std::uint64_t m_base_size = 0;
   bool m_is_delta = false;
-  std::string m_header;  // a delta's header, until it is whole
-  bool m_started = false;
+  // A delta's header, then its frame's header: read before any byte is decoded.
+  enum class Stage { delta_header, frame_header, frames };
+  Stage m_stage;
+  std::string m_header;  // what arrived of the headers
   std::uint64_t m_prefix = 0;
   std::uint64_t m_suffix = 0;
   std::string m_replaced;  // what a delta's frame refers back into
