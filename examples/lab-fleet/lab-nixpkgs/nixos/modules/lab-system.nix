@@ -111,6 +111,10 @@ in
       baseLines = option types.ints.positive 1500000 "Size of the shared base, in lines of `seq`.";
       failService = flag "On a systemd host, lab-app.service fails to start.";
       switchInhibitor = option types.str "" "Content of the toplevel's switch-inhibitors file.";
+      evalCost = option types.ints.unsigned (import ../../../eval-cost.nix).perHost ''
+        Thousands of attributes this host's evaluation forces besides the shared part
+        (../../../eval-cost.nix), so that evaluating it costs what a NixOS system's does.
+      '';
     };
   };
 
@@ -129,11 +133,14 @@ in
 
     system.build.toplevel =
       let
-        toplevel = lab.mkToplevel (config.lab // {
+        # The cost is paid when the toplevel is evaluated, and changes no store path.
+        cost = builtins.seq (import ../../shared-eval.nix)
+          (import ../../eval-work.nix config.networking.hostName config.lab.evalCost);
+        toplevel = builtins.seq cost (lab.mkToplevel (removeAttrs config.lab [ "evalCost" ] // {
           name = config.networking.hostName;
           inherit (config.nixpkgs.hostPlatform) system;
           units = enabledUnits "service" config.systemd.services ++ enabledUnits "path" config.systemd.paths;
-        });
+        }));
       in
       if failedAssertions != [ ] then
         throw "\nFailed assertions:\n${lib.concatMapStrings (message: "- ${message}\n") failedAssertions}"
