@@ -160,6 +160,20 @@ TEST_CASE("a line handler that throws ends the child too") {
   CHECK(::kill(child, 0) != 0);
 }
 
+TEST_CASE("a child's CPU time and largest resident set are measured, with its own children's") {
+  // dd's 48 MiB buffer is filled by its read, so it is resident; dd is the shell's child.
+  auto result = run_process({{"/bin/sh", "-c",
+                              "dd if=/dev/zero of=/dev/null bs=48M count=1 2>/dev/null; i=0; "
+                              "while [ $i -lt 100000 ]; do i=$((i + 1)); done"},
+                             {},
+                             "",
+                             std::chrono::seconds{30}});
+  REQUIRE(result.ok());
+  CHECK(result.peak_rss_kib >= 48 * 1024);
+  CHECK(result.peak_rss_kib < 512 * 1024);
+  CHECK(result.cpu_seconds > 0.01);
+}
+
 TEST_CASE("a program that cannot be started is an error naming it") {
   CHECK_THROWS_WITH(run_process({{"fleet-no-such-program"}, {}, "", {}}), "cannot run 'fleet-no-such-program': No such file or directory");
   CHECK_THROWS_WITH(run_process({{"/etc/passwd"}, {}, "", {}}), "cannot run '/etc/passwd': Permission denied");

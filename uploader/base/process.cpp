@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <thread>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,8 @@ extern char** environ;
 
 namespace fleet {
 namespace {
+
+double seconds_of(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
 
 // How often a child is checked for its end while its pipes stay open, and after they closed.
 constexpr std::chrono::milliseconds k_exit_check{100};
@@ -298,6 +301,7 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
   // is not the child's output to wait for, so what is already there is read and no more.
   bool exited = false;
   int status = 0;
+  struct rusage usage {};
   // A line handler that throws leaves early: the child must not run on, nor stay unreaped.
   struct Reaper {
     pid_t pid;
@@ -370,7 +374,7 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
       }
       (fds[i].fd == out.read_end.get() ? out_lines : err_lines).feed(std::string_view(buffer, static_cast<std::size_t>(n)));
     }
-    exited = exited || waitpid(pid, &status, WNOHANG) == pid;
+    exited = exited || ::wait4(pid, &status, WNOHANG, &usage) == pid;
   }
   out_lines.finish();
   err_lines.finish();
@@ -378,7 +382,7 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
   // A child that closed its output may still run (`exec >/dev/null 2>&1; sleep 900`): the time
   // limit holds until it has ended too.
   while (!exited) {
-    pid_t reaped = waitpid(pid, &status, result.timed_out ? 0 : WNOHANG);
+    pid_t reaped = ::wait4(pid, &status, result.timed_out ? 0 : WNOHANG, &usage);
     if (reaped == pid || (reaped < 0 && errno != EINTR)) {
       exited = true;
       break;
@@ -390,6 +394,8 @@ ProcessResult run_process(const Command& command, const LineHandler& on_stdout_l
     }
     std::this_thread::sleep_for(k_exit_poll);
   }
+  result.cpu_seconds = seconds_of(usage.ru_utime) + seconds_of(usage.ru_stime);
+  result.peak_rss_kib = static_cast<std::uint64_t>(usage.ru_maxrss);
   if (WIFEXITED(status) && !result.timed_out) {
     result.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {

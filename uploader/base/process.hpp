@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -32,6 +33,10 @@ struct ProcessResult {
   bool timed_out = false;
   std::string out;         // all of stdout, when no stdout line handler was given
   std::string err_tail;    // the last k_err_tail_lines lines of stderr, each cut to k_err_tail_line_bytes
+  // What the child and the descendants it waited for used (wait4's rusage): user+system CPU
+  // time, and the largest resident set any one of them reached, as an OOM killer would see it.
+  double cpu_seconds = 0;
+  std::uint64_t peak_rss_kib = 0;
 
   bool ok() const { return exit_code == 0; }
 };
