@@ -5,6 +5,7 @@
 #include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <map>
 #include <unistd.h>
 
@@ -41,6 +42,30 @@ bool read_paths(const nlohmann::json& value, TargetState& state) {
   return true;
 }
 
+// What the nix process that evaluated `targets` toplevels cost, for the eval events (the report
+// keeps it per node): a builder's evaluation figures are what sizes its batches.
+nlohmann::json eval_usage(const ProcessResult& result, std::size_t targets, nlohmann::json extra = nlohmann::json::object()) {
+  extra["evalCpuSeconds"] = result.cpu_seconds;
+  extra["evalPeakMiB"] = result.peak_rss_kib / 1024;
+  extra["evalTargets"] = targets;
+  return extra;
+}
+
+// Why an evaluation failed when nix could not say: a timeout or a signal (the OOM killer's is
+// SIGKILL) leaves no error of nix's own.
+std::string eval_failure(const ProcessResult& result) {
+  if (result.timed_out) {
+    return "nix was stopped when timeouts.build of fleet.json passed\n" + result.err_tail;
+  }
+  if (result.signal != 0) {
+    return "nix was killed by signal " + std::to_string(result.signal) + " at " +
+           std::to_string(result.peak_rss_kib / 1024) + " MiB resident" +
+           (result.signal == SIGKILL ? " (the out-of-memory killer does that: see evalMemoryMB in fleet.json)" : "") +
+           "\n" + result.err_tail;
+  }
+  return result.err_tail;
+}
+
 void evaluate_one(TargetState& state, const std::string& flake_ref, const Toplevels& where, const NixCli& nix,
                   EventWriter& events, std::chrono::seconds timeout) {
   const auto& node = state.target.node;
@@ -50,10 +75,11 @@ void evaluate_one(TargetState& state, const std::string& flake_ref, const Toplev
   nlohmann::json parsed = protocol::parse_json(result.out);
   if (!result.ok() || !read_paths(parsed, state)) {
     state.failed = true;
-    events.emit(node, Phase::eval, Status::fail, "evaluation of " + where.set + "." + node + " failed:\n" + result.err_tail);
+    events.emit(node, Phase::eval, Status::fail, "evaluation of " + where.set + "." + node + " failed:\n" + eval_failure(result),
+                eval_usage(result, 1));
     return;
   }
-  events.emit(node, Phase::eval, Status::ok, state.drv_path, {{"drvPath", state.drv_path}});
+  events.emit(node, Phase::eval, Status::ok, state.drv_path, eval_usage(result, 1, {{"drvPath", state.drv_path}}));
 }
 
 // `nix-store --add-root R` names the roots of several outputs R, R-2, R-3 …
@@ -113,7 +139,7 @@ void evaluate_targets(std::vector<TargetState>& targets, const std::string& flak
       t.failed = true;
       events.emit(node, Phase::eval, Status::fail, "nix eval returned an unexpected value: " + it->dump());
     } else {
-      events.emit(node, Phase::eval, Status::ok, t.drv_path, {{"drvPath", t.drv_path}});
+      events.emit(node, Phase::eval, Status::ok, t.drv_path, eval_usage(result, live, {{"drvPath", t.drv_path}}));
     }
   }
 }

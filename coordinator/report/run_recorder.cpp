@@ -4,10 +4,34 @@
 #include "uploader/base/error.hpp"
 
 #include <cmath>
+#include <cstdint>
+#include <optional>
 #include <utility>
 
 namespace fleet::coordinator {
 namespace {
+
+// A year of CPU time: more than any evaluation's, so a larger figure is not a measurement.
+constexpr double k_max_eval_cpu_seconds = 365.0 * 24 * 3600;
+
+// An eval event's "evalCpuSeconds", "evalPeakMiB" and "evalTargets", when all three are there and
+// plausible; an agent's figures are input like any other, and a report keeps no nonsense.
+std::optional<EvalUsage> eval_usage(const nlohmann::json& extra) {
+  auto cpu = extra.find("evalCpuSeconds");
+  auto peak = extra.find("evalPeakMiB");
+  auto targets = extra.find("evalTargets");
+  auto whole = [&](nlohmann::json::const_iterator value) {
+    return value != extra.end() && value->is_number_integer() && value->get<std::int64_t>() >= 0;
+  };
+  if (cpu == extra.end() || !cpu->is_number() || !whole(peak) || !whole(targets)) {
+    return std::nullopt;
+  }
+  const double seconds = cpu->get<double>();
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > k_max_eval_cpu_seconds || *targets == 0) {
+    return std::nullopt;
+  }
+  return EvalUsage{seconds, peak->get<std::uint64_t>(), targets->get<std::uint64_t>()};
+}
 
 // Agent clocks can be skewed or hostile: a duration is never negative or infinite.
 double duration(double from, double to) {
@@ -133,6 +157,11 @@ void RunRecorder::fold_event(NodeRecord& node, const protocol::Event& event) {
     if (event.phase == protocol::Phase::activate) {
       text("previousPath", outcome.previous_path, k_max_log_line);
       text("closureDiff", outcome.closure_diff, k_max_closure_diff);
+    }
+    if (event.phase == protocol::Phase::eval) {
+      if (auto usage = eval_usage(event.extra)) {
+        outcome.evaluation = usage;
+      }
     }
   }
 

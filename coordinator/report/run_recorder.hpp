@@ -36,7 +36,8 @@ public:
   // adds "<phase>: <msg>" to the error (as does a "rollback" "ok" with a message); "progress"
   // messages go to the log tail. A string extra["storePath"] sets the store path,
   // extra["previousPath"] and extra["closureDiff"] (on an activation) the replaced system and what
-  // changed. A move is recorded in the node's moves (built_on becomes its destination; phases still
+  // changed, extra["evalCpuSeconds"], ["evalPeakMiB"] and ["evalTargets"] (on an eval event, all
+  // three and plausible) what the evaluation cost. A move is recorded in the node's moves (built_on becomes its destination; phases still
   // open on the old location close as "fail"). The result follows the state: failed, rolled-back,
   // or ok (which clears the error). Transitions for nodes not in the run are ignored and counted.
   void on_transition(const NodeTransition& transition) override;

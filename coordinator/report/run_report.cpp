@@ -169,6 +169,11 @@ json to_json(const RunReport& report) {
     if (!outcome.closure_diff.empty()) {
       nodes[name]["closureDiff"] = outcome.closure_diff;
     }
+    if (outcome.evaluation) {
+      nodes[name]["evaluation"] = {{"cpuSeconds", round_ms(outcome.evaluation->cpu_seconds)},
+                                   {"peakMiB", outcome.evaluation->peak_mib},
+                                   {"targets", outcome.evaluation->targets}};
+    }
   }
   json transfers = json::array();
   for (const auto& transfer : report.transfers) {
@@ -238,6 +243,10 @@ RunReport report_from_json(const json& object) {
     outcome.error = node.string("error");
     outcome.previous_path = node.string("previousPath");
     outcome.closure_diff = node.string("closureDiff");
+    if (value.contains("evaluation")) {
+      Reader evaluation(value.at("evaluation"), node.path("evaluation"));
+      outcome.evaluation = EvalUsage{evaluation.number("cpuSeconds"), evaluation.count("peakMiB"), evaluation.count("targets")};
+    }
     const json& phases = node.container("phases", /*want_array=*/true);
     for (std::size_t i = 0; i < phases.size(); ++i) {
       Reader phase(phases[i], node.path("phases[" + std::to_string(i) + "]"));

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,17 @@ struct NodeMove {
 };
 
 // What happened to one node in a run.
+// What evaluating a node's toplevel cost on its builder: the nix process that evaluated it (with
+// `targets` toplevels in all, so its figures are shared by those nodes) used this CPU time and
+// reached this resident set at its largest.
+struct EvalUsage {
+  double cpu_seconds = 0;
+  std::uint64_t peak_mib = 0;
+  std::uint64_t targets = 0;
+
+  bool operator==(const EvalUsage&) const = default;
+};
+
 struct NodeOutcome {
   // protocol::NodeResult's words (ok | failed | rolled-back | skipped); kept as text so that a
   // report written by a newer fleet, with a result this one does not know, still reads.
@@ -48,6 +60,7 @@ struct NodeOutcome {
   std::vector<NodeMove> moves;         // in order; built_on is where the last one went
   std::string previous_path;           // the system it replaced (switch/boot), when known
   std::string closure_diff;            // `nix store diff-closures previous new`, when known
+  std::optional<EvalUsage> evaluation; // when its builder measured it
 
   // Sum of the phase durations: the time this node kept something busy.
   double seconds() const;
@@ -101,8 +114,8 @@ struct RunReport {
 // "finished", "durationSeconds", "transfers", "uploadedBytes", "exitCode", and per node
 // "result", "builtOn", "storePath", "phases", "error", "logTail", for a node that moved "moves":
 // [{"from", "to", "reason"}]; when set, "skipped" (the reason), "flakeLock", "inputChanges",
-// "notifyError", and
-// per node "previousPath" and "closureDiff".
+// "notifyError", and per node "previousPath", "closureDiff" and "evaluation": {"cpuSeconds",
+// "peakMiB", "targets"}.
 // Durations are rounded to milliseconds.
 nlohmann::json to_json(const RunReport& report);
 

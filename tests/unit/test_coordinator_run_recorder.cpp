@@ -151,6 +151,35 @@ TEST_CASE("the store path comes from an event's extra field") {
   CHECK(recorder.node("t1").store_path == "/nix/store/abc-nixos-system-t1");
 }
 
+TEST_CASE("what evaluating a toplevel cost comes from the eval event's extra fields") {
+  test::TrackedRun run("r", {"t1", "t2"}, 0);
+  Event evaluated = event(1, "t1", Phase::eval, Status::ok);
+  evaluated.extra = {{"drvPath", "/nix/store/abc.drv"}, {"evalCpuSeconds", 4.25}, {"evalPeakMiB", 812}, {"evalTargets", 2}};
+  run.feed(evaluated);
+  REQUIRE(run.recorder.node("t1").evaluation.has_value());
+  CHECK(*run.recorder.node("t1").evaluation == EvalUsage{4.25, 812, 2});
+
+  SECTION("figures that are missing, of the wrong type or implausible are not recorded") {
+    for (const auto& extra : {nlohmann::json{{"evalCpuSeconds", 1.0}, {"evalPeakMiB", 10}},
+                              nlohmann::json{{"evalCpuSeconds", "1"}, {"evalPeakMiB", 10}, {"evalTargets", 1}},
+                              nlohmann::json{{"evalCpuSeconds", -1.0}, {"evalPeakMiB", 10}, {"evalTargets", 1}},
+                              nlohmann::json{{"evalCpuSeconds", 1e12}, {"evalPeakMiB", 10}, {"evalTargets", 1}},
+                              nlohmann::json{{"evalCpuSeconds", 1.0}, {"evalPeakMiB", -10}, {"evalTargets", 1}},
+                              nlohmann::json{{"evalCpuSeconds", 1.0}, {"evalPeakMiB", 10}, {"evalTargets", 0}}}) {
+      Event odd = event(2, "t2", Phase::eval, Status::ok);
+      odd.extra = extra;
+      run.feed(odd);
+      CHECK_FALSE(run.recorder.node("t2").evaluation.has_value());
+    }
+  }
+  SECTION("only an eval event carries them") {
+    Event built = event(2, "t2", Phase::build, Status::ok);
+    built.extra = evaluated.extra;
+    run.feed(built);
+    CHECK_FALSE(run.recorder.node("t2").evaluation.has_value());
+  }
+}
+
 TEST_CASE("transitions for nodes outside the run are ignored and counted") {
   RunRecorder recorder("r", {"t1"}, 0);
   const std::string mallory = "mallory", nobody, t1 = "t1";

@@ -54,6 +54,17 @@ TEST_CASE("reports read back as written, tolerating what a newer fleet adds") {
   RunReport read = report_from_json(json);
   CHECK(read.nodes.at("t1").result == "cancelled");
 
+  SECTION("a node's evaluation figures") {
+    RunReport evaluated = report;
+    evaluated.nodes.at("t1").evaluation = EvalUsage{4.2504, 812, 2};
+    nlohmann::json written = to_json(evaluated);
+    CHECK(written["nodes"]["t1"]["evaluation"] == nlohmann::json{{"cpuSeconds", 4.25}, {"peakMiB", 812}, {"targets", 2}});
+    CHECK_FALSE(written["nodes"]["t2"].contains("evaluation"));
+    CHECK(report_from_json(written).nodes.at("t1").evaluation == EvalUsage{4.25, 812, 2});
+    written["nodes"]["t1"]["evaluation"]["peakMiB"] = "a lot";
+    CHECK_THROWS_WITH(report_from_json(written), Catch::Matchers::Contains("nodes.t1.evaluation.peakMiB"));
+  }
+
   SECTION("a minimal report") {
     RunReport minimal = report_from_json({{"run", "x"}, {"nodes", {{"t1", {{"result", "ok"}}}}}});
     CHECK(minimal.nodes.at("t1").result == "ok");

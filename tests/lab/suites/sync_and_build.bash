@@ -45,6 +45,11 @@ test_first_deploy_builds_on_builders_and_activates_each_target_once() {
     expect_eq "test $store|boot $store" "$(activations "$n" | cut -d' ' -f2- | paste -sd'|')" "activation record on $n"
     expect_eq "$store" "$(readlink "$LAB/hosts/$n/nix/var/nix/profiles/system" | xargs -I{} readlink "$LAB/hosts/$n/nix/var/nix/profiles/{}")" "system profile of $n"
   done
+  # What each evaluation cost, measured where it ran: nix itself is more than 10 MiB resident.
+  for n in t1 t2 t3 t4; do
+    expect_eq true "$(jq --arg n "$n" '.nodes[$n].evaluation | .peakMiB > 10 and .cpuSeconds > 0 and .targets >= 1' \
+      "$LAB_SCRATCH/first.json")" "evaluation figures of $n: $(jq -c --arg n "$n" '.nodes[$n].evaluation' "$LAB_SCRATCH/first.json")"
+  done
   expect_eq self "$(jq -r '.nodes.t3.builtOn' "$LAB_SCRATCH/first.json")"
   expect_eq b2 "$(jq -r '.nodes.t4.builtOn' "$LAB_SCRATCH/first.json")"
   for n in t1 t2; do
