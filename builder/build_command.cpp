@@ -13,12 +13,14 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
 #include <functional>
 #include <future>
 #include <optional>
 #include <iterator>
 #include <pwd.h>
 #include <system_error>
+#include <thread>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -60,6 +62,54 @@ void build_in_batches(std::vector<TargetState>& targets, int eval_memory_mb,
       targets[live[next + i]] = std::move(batch[i]);
     }
     next += sizes[b];
+  }
+}
+
+// Runs `work` on the batch's targets split among `workers` groups (protocol::eval_worker_sizes),
+// all at once, each on its own thread: a group that evaluates faster is built and delivered while
+// the others still evaluate. The targets come back in their order; the first exception a group's
+// work throws is rethrown once every group has ended.
+void in_groups_at_once(std::vector<TargetState>& batch, std::size_t workers,
+                       const std::function<void(std::vector<TargetState>&, std::size_t groups)>& work, EventWriter& events) {
+  auto sizes = protocol::eval_worker_sizes(batch.size(), workers);
+  if (sizes.size() <= 1) {
+    work(batch, 1);
+    return;
+  }
+  std::vector<std::vector<TargetState>> groups;
+  std::size_t next = 0;
+  for (std::size_t g = 0; g < sizes.size(); ++g) {
+    auto first = batch.begin() + static_cast<std::ptrdiff_t>(next);
+    groups.emplace_back(std::make_move_iterator(first), std::make_move_iterator(first + static_cast<std::ptrdiff_t>(sizes[g])));
+    next += sizes[g];
+    for (const auto& t : groups.back()) {
+      events.emit(t.target.node, protocol::Phase::eval, protocol::Status::progress,
+                  "evaluator " + std::to_string(g + 1) + " of " + std::to_string(sizes.size()) + " (" +
+                      std::to_string(sizes[g]) + " of " + std::to_string(batch.size()) + " targets)",
+                  {{"worker", g + 1}, {"workers", sizes.size()}});
+    }
+  }
+  std::vector<std::exception_ptr> failures(groups.size());
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      threads.emplace_back([&, g] {
+        try {
+          work(groups[g], groups.size());
+        } catch (...) {
+          failures[g] = std::current_exception();
+        }
+      });
+    }
+  }
+  batch.clear();
+  for (auto& group : groups) {
+    std::move(group.begin(), group.end(), std::back_inserter(batch));
+  }
+  for (const auto& failure : failures) {
+    if (failure) {
+      std::rethrow_exception(failure);
+    }
   }
 }
 
@@ -169,10 +219,15 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   // Self-building targets are built like the others and activated here, through the same
   // supervisor: nixos-rebuild would skip the hooks, checks, confirmation and rollback.
   RunIdentity identity{job.run_id, job.deployer};
+  const std::size_t workers = std::min(static_cast<std::size_t>(job.eval_workers), usable_cpus());
   build_in_batches(targets, job.eval_memory_mb, [&](std::vector<TargetState>& batch) {
-    evaluate_targets(batch, flake_ref, job.inventory, nix, events, build_timeout);
-    build_targets(batch, nix, paths.roots(), events, build_timeout);
-    deliver_targets(batch, nix, paths.state_dir, work_dir, protocol::k_agent_deliveries_at_once, events, limits, identity);
+    in_groups_at_once(batch, workers, [&](std::vector<TargetState>& group, std::size_t groups) {
+      evaluate_targets(group, flake_ref, job.inventory, nix, events, build_timeout);
+      build_targets(group, nix, paths.roots(), events, build_timeout);
+      // The batch's deliveries at once stay what they were, shared among its groups.
+      const std::size_t deliveries = std::max<std::size_t>(1, protocol::k_agent_deliveries_at_once / groups);
+      deliver_targets(group, nix, paths.state_dir, work_dir, deliveries, events, limits, identity);
+    }, events);
   }, events);
 
   auto failed = [](const TargetState& t) { return t.failed; };

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "builder/phases/batches.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <sched.h>
 #include <sstream>
 #include <string>
 
@@ -23,6 +25,15 @@ std::optional<std::uint64_t> read_mem_available_mb(const std::filesystem::path& 
     return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::size_t usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) {
+    return 1;
+  }
+  return static_cast<std::size_t>(std::max(1, CPU_COUNT(&set)));
 }
 
 }  // namespace fleet::builder

@@ -12,4 +12,8 @@ namespace fleet::builder {
 // protocol::eval_batch_sizes, the function `fleet plan` uses to predict them.
 std::optional<std::uint64_t> read_mem_available_mb(const std::filesystem::path& meminfo = "/proc/meminfo");
 
+// The CPUs this process may run on (its affinity mask), at least 1: the most evaluator
+// processes worth running at once.
+std::size_t usable_cpus();
+
 }  // namespace fleet::builder

@@ -5,6 +5,7 @@
 #include "uploader/protocol/json_document.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <map>
 #include <unistd.h>
@@ -82,15 +83,23 @@ void evaluate_one(TargetState& state, const std::string& flake_ref, const Toplev
   events.emit(node, Phase::eval, Status::ok, state.drv_path, eval_usage(result, 1, {{"drvPath", state.drv_path}}));
 }
 
-// `nix-store --add-root R` names the roots of several outputs R, R-2, R-3 …
+// `nix-store --add-root R` names the roots of several outputs R, R-2, R-3 … (and only those:
+// another build's R1 is not one of them).
 void remove_build_roots(const std::filesystem::path& build_root) {
   std::error_code ec;
-  auto prefix = build_root.filename().string();
+  const auto name = build_root.filename().string();
   for (const auto& entry : std::filesystem::directory_iterator(build_root.parent_path(), ec)) {
-    if (entry.path().filename().string().rfind(prefix, 0) == 0) {
+    const auto other = entry.path().filename().string();
+    if (other == name || other.rfind(name + "-", 0) == 0) {
       std::filesystem::remove(entry.path(), ec);
     }
   }
+}
+
+// A temporary root of its own for each build, as several run at once in one agent.
+std::filesystem::path new_build_root(const std::filesystem::path& roots_dir) {
+  static std::atomic<unsigned> builds{0};
+  return roots_dir / (".build-" + std::to_string(getpid()) + "." + std::to_string(++builds));
 }
 
 }  // namespace
@@ -181,7 +190,7 @@ void build_targets(std::vector<TargetState>& targets, const NixCli& nix, const s
   // Rooted from the moment they exist until each gets its own root below; stdout only lists
   // the outputs, which are checked one by one anyway.
   std::filesystem::create_directories(roots_dir);
-  auto build_root = roots_dir / (".build-" + std::to_string(getpid()));
+  auto build_root = new_build_root(roots_dir);
   args.insert(args.end(), {"--add-root", build_root.string(), "--indirect"});
   auto argv = nix.legacy("nix-store", args);
   auto result = run_process({argv, {}, "", timeout}, {}, on_line);

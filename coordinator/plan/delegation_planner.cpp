@@ -299,7 +299,13 @@ void estimate_batches(const FleetConfig& config, std::vector<Assignment>& assign
   }
   for (auto& [name, list] : by_builder) {
     const BuilderSpec& builder = config.builders.at(name);
+    auto workers = [&](std::size_t batch_size) {
+      return static_cast<int>(protocol::eval_worker_sizes(batch_size, static_cast<std::size_t>(builder.max_jobs)).size());
+    };
     if (builder.memory_mb <= 0) {
+      for (auto* a : list) {
+        a->workers = workers(list.size());
+      }
       continue;
     }
     std::sort(list.begin(), list.end(), [](const Assignment* a, const Assignment* b) {
@@ -312,6 +318,7 @@ void estimate_batches(const FleetConfig& config, std::vector<Assignment>& assign
       for (std::size_t i = 0; i < sizes[batch]; ++i, ++next) {
         list[next]->batch = static_cast<int>(batch) + 1;
         list[next]->batches = static_cast<int>(sizes.size());
+        list[next]->workers = workers(sizes[batch]);
       }
     }
   }

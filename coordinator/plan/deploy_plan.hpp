@@ -23,6 +23,9 @@ struct Assignment {
   // its MemAvailable at run time).
   int batch = 1;
   int batches = 1;
+  // How many evaluator processes its batch (all its builder's targets when the batch is not
+  // known) is shared among: at most the builder's maxJobs; the agent also stops at its CPUs.
+  int workers = 1;
 
   bool operator==(const Assignment&) const = default;
 };

@@ -40,12 +40,13 @@ std::size_t display_width(const std::string& text) {
 }  // namespace
 
 std::string format_plan_text(const DeployPlan& plan) {
-  using Row = std::array<std::string, 6>;
-  std::vector<Row> rows{{"NODE", "SYSTEM", "SITE", "BUILDS-ON", "BATCH", "REASON"}};
+  using Row = std::array<std::string, 7>;
+  std::vector<Row> rows{{"NODE", "SYSTEM", "SITE", "BUILDS-ON", "BATCH", "EVALUATORS", "REASON"}};
   for (const auto& a : plan.assignments) {
-    rows.push_back({a.node, a.system, a.site.empty() ? "-" : a.site, location_name(a), batch_text(a), a.reason});
+    rows.push_back({a.node, a.system, a.site.empty() ? "-" : a.site, location_name(a), batch_text(a),
+                    a.location == Location::none ? "-" : std::to_string(a.workers), a.reason});
   }
-  std::array<std::size_t, 5> widths{};
+  std::array<std::size_t, 6> widths{};
   for (const auto& row : rows) {
     for (std::size_t column = 0; column < widths.size(); ++column) {
       widths[column] = std::max(widths[column], display_width(row[column]));
@@ -56,7 +57,7 @@ std::string format_plan_text(const DeployPlan& plan) {
     for (std::size_t column = 0; column < widths.size(); ++column) {
       out += row[column] + std::string(widths[column] - display_width(row[column]) + 2, ' ');
     }
-    out += row[5];
+    out += row[6];
     while (!out.empty() && out.back() == ' ') {
       out.pop_back();
     }
@@ -79,6 +80,7 @@ nlohmann::json plan_to_json(const DeployPlan& plan) {
                               {"site", assignment.site.empty() ? nlohmann::json(nullptr) : nlohmann::json(assignment.site)},
                               {"batch", batch},
                               {"batches", batches},
+                              {"workers", assignment.location == Location::none ? nlohmann::json(nullptr) : nlohmann::json(assignment.workers)},
                               {"reason", assignment.reason}};
   }
   return {{"nodes", nodes}, {"builders", plan.builders_used()}};

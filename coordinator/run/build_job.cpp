@@ -35,6 +35,7 @@ protocol::BuildJob make_build_job(const JobSource& source, const BuildLocation& 
   job.inventory = source.inventory;
   job.targets = std::move(targets);
   job.eval_memory_mb = location.eval_memory_mb;
+  job.eval_workers = location.eval_workers;
   job.timeouts = job_timeouts(location.run.timeouts);
   job.retries = job_retries(location.run.retries);
   return job;

@@ -14,6 +14,7 @@ BuildLocation builder_location(const FleetConfig& config, const BuilderSpec& bui
   location.run = config.run;
   location.ssh = {builder.host, builder.user, builder.port, ""};
   location.eval_memory_mb = builder.eval_memory_mb;
+  location.eval_workers = std::min(builder.max_jobs, protocol::k_max_eval_workers);
   return location;
 }
 
@@ -57,7 +58,7 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
     if (assignment.location == Location::self) {
       target.mode = protocol::TargetMode::self;
       BuildLocation location{node.name, false, {node.host, node.user, node.port, node.host_key}, {target},
-                             config.eval_memory_mb, config.run};
+                             config.eval_memory_mb, 1, config.run};
       selves.push_back(std::move(location));
       continue;
     }

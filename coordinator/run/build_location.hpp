@@ -20,6 +20,7 @@ struct BuildLocation {
   ssh::SshTarget ssh;
   std::vector<protocol::JobTarget> targets;  // a builder's in system, then node order (its batches)
   int eval_memory_mb = protocol::k_default_eval_memory_mb;  // the builder's evalMemoryMB, else the top-level one
+  int eval_workers = 1;  // evaluators at once: a builder's maxJobs; a self-building target has itself only
   RunSettings run;  // time limits and retries that apply to this location's work
 };
 

@@ -336,6 +336,13 @@ TEST_CASE("batch estimates follow memoryMB and evalMemoryMB") {
   CHECK(find(plan, "r2").batch == 2);  // one per batch
   CHECK(find(plan, "i1").batch == 0);  // no memoryMB: the agent decides
   CHECK(find(plan, "own").batch == 1);
+
+  // Evaluators: a batch's targets, at most maxJobs (64 on b1, 1 by default).
+  CHECK(find(plan, "a1").workers == 3);
+  CHECK(find(plan, "x3").workers == 2);
+  CHECK(find(plan, "r1").workers == 1);
+  CHECK(find(plan, "i1").workers == 1);
+  CHECK(find(plan, "own").workers == 1);
 }
 
 TEST_CASE("a builder without systems is refused") {

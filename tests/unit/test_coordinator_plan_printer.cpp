@@ -37,7 +37,7 @@ TEST_CASE("the plan prints as an aligned table") {
   const std::string text = format_plan_text(example_plan());
   check_golden("plan/example.txt", text);
   CHECK(text.find(" \n") == std::string::npos);
-  CHECK(format_plan_text(DeployPlan{}) == "NODE  SYSTEM  SITE  BUILDS-ON  BATCH  REASON\n");
+  CHECK(format_plan_text(DeployPlan{}) == "NODE  SYSTEM  SITE  BUILDS-ON  BATCH  EVALUATORS  REASON\n");
 }
 
 TEST_CASE("the plan prints as JSON for fleet plan --json") {

@@ -106,6 +106,17 @@ TEST_CASE("build jobs round-trip and hostile jobs are refused") {
     json["evalMemoryMB"] = "big";
     CHECK_THROWS_AS(parse_build_job(json), ProtocolError);
   }
+  SECTION("evalWorkers is optional and bounded") {
+    job.eval_workers = 8;
+    CHECK(parse_build_job(to_json(job)).eval_workers == 8);
+    auto json = to_json(job);
+    json.erase("evalWorkers");
+    CHECK(parse_build_job(json).eval_workers == 1);  // an older coordinator's job: one at a time
+    for (const nlohmann::json& odd : {nlohmann::json(0), nlohmann::json(100000), nlohmann::json("all")}) {
+      json["evalWorkers"] = odd;
+      CHECK_THROWS_WITH(parse_build_job(json), Catch::Contains("evalWorkers"));
+    }
+  }
   SECTION("a run id or node name that is a path component is refused") {
     for (std::string dots : {".", ".."}) {
       auto json = to_json(job);

@@ -16,4 +16,10 @@ namespace fleet::protocol {
 std::vector<std::size_t> eval_batch_sizes(std::size_t targets, std::optional<std::uint64_t> memory_mb,
                                           int eval_memory_mb);
 
+// How one batch's `targets` are shared among the evaluator processes that run at once: one group
+// each, min(targets, workers) groups (at least one), as even as possible, in job order. A process
+// evaluates what its targets share (nixpkgs) once, and a group is built and delivered as soon as
+// its evaluation ends, while the other groups still evaluate.
+std::vector<std::size_t> eval_worker_sizes(std::size_t targets, std::size_t workers);
+
 }  // namespace fleet::protocol

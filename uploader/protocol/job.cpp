@@ -87,7 +87,7 @@ nlohmann::json to_json(const BuildJob& job) {
   nlohmann::json retries = {{"count", job.retries.count}, {"delay", job.retries.delay_seconds}};
   nlohmann::json out = {{"version", job.version},       {"run", job.run_id},  {"source", job.source_hash}, {"flake", job.flake},
           {"nixOptions", job.nix_options}, {"targets", targets}, {"timeouts", timeouts},      {"retries", retries},
-          {"evalMemoryMB", job.eval_memory_mb}, {"deployer", job.deployer}};
+          {"evalMemoryMB", job.eval_memory_mb}, {"evalWorkers", job.eval_workers}, {"deployer", job.deployer}};
   if (job.inventory) {
     out["inventory"] = to_string(*job.inventory);
   }
@@ -140,6 +140,14 @@ BuildJob parse_build_job(const nlohmann::json& json) {
       throw ProtocolError("job field 'evalMemoryMB' must be between 1 and 16777216, got " + std::to_string(mb));
     }
     job.eval_memory_mb = static_cast<int>(mb);
+  }
+  if (json.contains("evalWorkers")) {
+    auto workers = require(json, "", "evalWorkers", value_t::number_integer).get<long long>();
+    if (workers < 1 || workers > k_max_eval_workers) {
+      throw ProtocolError("job field 'evalWorkers' must be between 1 and " + std::to_string(k_max_eval_workers) + ", got " +
+                          std::to_string(workers));
+    }
+    job.eval_workers = static_cast<int>(workers);
   }
   if (json.contains("timeouts")) {
     const auto& timeouts = require(json, "", "timeouts", value_t::object);

@@ -51,6 +51,7 @@ inline constexpr int k_default_activate_timeout = 1800;
 inline constexpr int k_default_retry_count = 3;
 inline constexpr int k_default_retry_delay_seconds = 1;
 inline constexpr int k_default_eval_memory_mb = 1024;
+inline constexpr int k_max_eval_workers = 1024;
 
 // Time limits, in seconds, of the agent's steps for each target; a step that runs longer is
 // killed and fails its target. Sent as the job's optional "timeouts" object (absent: these
@@ -89,6 +90,9 @@ struct BuildJob {
   // Memory one target's evaluation is expected to take (fleet.json `evalMemoryMB`); the agent
   // sizes its evaluation batches from it. Optional on the wire (older coordinators omit it).
   int eval_memory_mb = k_default_eval_memory_mb;
+  // At most this many evaluator processes at once (the builder's `maxJobs`); the agent runs no
+  // more than it has CPUs. Optional on the wire: an older coordinator's job gets one.
+  int eval_workers = 1;
   JobTimeouts timeouts;
   JobRetries retries;
 

@@ -50,6 +50,10 @@ test_first_deploy_builds_on_builders_and_activates_each_target_once() {
     expect_eq true "$(jq --arg n "$n" '.nodes[$n].evaluation | .peakMiB > 10 and .cpuSeconds > 0 and .targets >= 1' \
       "$LAB_SCRATCH/first.json")" "evaluation figures of $n: $(jq -c --arg n "$n" '.nodes[$n].evaluation' "$LAB_SCRATCH/first.json")"
   done
+  # Three delegated targets on two builders of maxJobs 2: one builder holds two, and evaluates
+  # them with one nix process each.
+  expect_eq "1 1 1" "$(jq -r '[.nodes.t1, .nodes.t2, .nodes.t4 | .evaluation.targets] | join(" ")' "$LAB_SCRATCH/first.json")" \
+    "toplevels per evaluator of t1 t2 t4"
   expect_eq self "$(jq -r '.nodes.t3.builtOn' "$LAB_SCRATCH/first.json")"
   expect_eq b2 "$(jq -r '.nodes.t4.builtOn' "$LAB_SCRATCH/first.json")"
   for n in t1 t2; do
