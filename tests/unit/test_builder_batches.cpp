@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "builder/phases/batches.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -23,4 +25,46 @@ TEST_CASE("MemAvailable is read from meminfo in MiB") {
   std::filesystem::remove(file);
   CHECK_FALSE(read_mem_available_mb(file).has_value());
   CHECK(read_mem_available_mb().has_value());  // this machine's /proc/meminfo
+}
+
+namespace {
+
+void write(const std::filesystem::path& file, const std::string& text) {
+  std::filesystem::create_directories(file.parent_path());
+  std::ofstream(file) << text;
+}
+
+}  // namespace
+
+TEST_CASE("a cgroup's CPU quota bounds the CPUs, the smallest on the way up counting") {
+  fleet::test::TempDir dir;
+  const auto root = dir.path() / "cgroup";
+  const auto self = dir.path() / "self-cgroup";
+
+  SECTION("v1: cpu.cfs_quota_us over cpu.cfs_period_us, of the cgroup or a parent") {
+    write(self, "4:memory:/other\n2:cpu,cpuacct:/lab/b1\n0::/\n");
+    write(root / "cpu,cpuacct/lab/b1/cpu.cfs_quota_us", "-1\n");
+    write(root / "cpu,cpuacct/lab/b1/cpu.cfs_period_us", "100000\n");
+    write(root / "cpu,cpuacct/lab/cpu.cfs_quota_us", "150000\n");
+    write(root / "cpu,cpuacct/lab/cpu.cfs_period_us", "100000\n");
+    CHECK(cgroup_cpu_limit(self, root) == 1.5);
+    write(root / "cpu,cpuacct/lab/b1/cpu.cfs_quota_us", "50000\n");
+    CHECK(cgroup_cpu_limit(self, root) == 0.5);
+  }
+  SECTION("v2: cpu.max") {
+    write(self, "0::/fleet/b2\n");
+    write(root / "cgroup.controllers", "cpu memory\n");
+    write(root / "fleet/b2/cpu.max", "max 100000\n");
+    CHECK_FALSE(cgroup_cpu_limit(self, root).has_value());
+    write(root / "fleet/cpu.max", "200000 100000\n");
+    CHECK(cgroup_cpu_limit(self, root) == 2.0);
+  }
+  SECTION("no quota, no cgroup file, or a line that is not the kernel's") {
+    write(self, "1:cpu:/\n");
+    CHECK_FALSE(cgroup_cpu_limit(self, root).has_value());
+    CHECK_FALSE(cgroup_cpu_limit(dir.path() / "missing", root).has_value());
+    write(self, "garbage\n1:cpu:/../../etc\n");
+    CHECK_FALSE(cgroup_cpu_limit(self, root).has_value());
+  }
+  CHECK(usable_cpus() >= 1);
 }
