@@ -37,8 +37,8 @@ public:
   // messages go to the log tail. A string extra["storePath"] sets the store path,
   // extra["previousPath"] and extra["closureDiff"] (on an activation) the replaced system and what
   // changed, extra["evalCpuSeconds"], ["evalPeakMiB"] and ["evalTargets"] (on an eval event, all
-  // three and plausible) what the evaluation cost. A move is recorded in the node's moves (built_on becomes its destination; phases still
-  // open on the old location close as "fail"). The result follows the state: failed, rolled-back,
+  // three and plausible) what the evaluation cost. A move is recorded in the node's moves
+  // (built_on becomes its destination; phases still open on the old location close as "fail"). The result follows the state: failed, rolled-back,
   // or ok (which clears the error). Transitions for nodes not in the run are ignored and counted.
   void on_transition(const NodeTransition& transition) override;
 
