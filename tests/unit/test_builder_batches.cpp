@@ -2,6 +2,7 @@
 #include "builder/phases/batches.hpp"
 
 #include "support/temp_dir.hpp"
+#include "support/tree.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -27,43 +28,34 @@ TEST_CASE("MemAvailable is read from meminfo in MiB") {
   CHECK(read_mem_available_mb().has_value());  // this machine's /proc/meminfo
 }
 
-namespace {
-
-void write(const std::filesystem::path& file, const std::string& text) {
-  std::filesystem::create_directories(file.parent_path());
-  std::ofstream(file) << text;
-}
-
-}  // namespace
-
 TEST_CASE("a cgroup's CPU quota bounds the CPUs, the smallest on the way up counting") {
   fleet::test::TempDir dir;
   const auto root = dir.path() / "cgroup";
   const auto self = dir.path() / "self-cgroup";
 
   SECTION("v1: cpu.cfs_quota_us over cpu.cfs_period_us, of the cgroup or a parent") {
-    write(self, "4:memory:/other\n2:cpu,cpuacct:/lab/b1\n0::/\n");
-    write(root / "cpu,cpuacct/lab/b1/cpu.cfs_quota_us", "-1\n");
-    write(root / "cpu,cpuacct/lab/b1/cpu.cfs_period_us", "100000\n");
-    write(root / "cpu,cpuacct/lab/cpu.cfs_quota_us", "150000\n");
-    write(root / "cpu,cpuacct/lab/cpu.cfs_period_us", "100000\n");
+    fleet::test::write_file(self, "4:memory:/other\n2:cpu,cpuacct:/lab/b1\n0::/\n");
+    fleet::test::write_file(root / "cpu,cpuacct/lab/b1/cpu.cfs_quota_us", "-1\n");
+    fleet::test::write_file(root / "cpu,cpuacct/lab/b1/cpu.cfs_period_us", "100000\n");
+    fleet::test::write_file(root / "cpu,cpuacct/lab/cpu.cfs_quota_us", "150000\n");
+    fleet::test::write_file(root / "cpu,cpuacct/lab/cpu.cfs_period_us", "100000\n");
     CHECK(cgroup_cpu_limit(self, root) == 1.5);
-    write(root / "cpu,cpuacct/lab/b1/cpu.cfs_quota_us", "50000\n");
+    fleet::test::write_file(root / "cpu,cpuacct/lab/b1/cpu.cfs_quota_us", "50000\n");
     CHECK(cgroup_cpu_limit(self, root) == 0.5);
   }
   SECTION("v2: cpu.max") {
-    write(self, "0::/fleet/b2\n");
-    write(root / "cgroup.controllers", "cpu memory\n");
-    write(root / "fleet/b2/cpu.max", "max 100000\n");
+    fleet::test::write_file(self, "0::/fleet/b2\n");
+    fleet::test::write_file(root / "cgroup.controllers", "cpu memory\n");
+    fleet::test::write_file(root / "fleet/b2/cpu.max", "max 100000\n");
     CHECK_FALSE(cgroup_cpu_limit(self, root).has_value());
-    write(root / "fleet/cpu.max", "200000 100000\n");
+    fleet::test::write_file(root / "fleet/cpu.max", "200000 100000\n");
     CHECK(cgroup_cpu_limit(self, root) == 2.0);
   }
   SECTION("no quota, no cgroup file, or a line that is not the kernel's") {
-    write(self, "1:cpu:/\n");
+    fleet::test::write_file(self, "1:cpu:/\n");
     CHECK_FALSE(cgroup_cpu_limit(self, root).has_value());
     CHECK_FALSE(cgroup_cpu_limit(dir.path() / "missing", root).has_value());
-    write(self, "garbage\n1:cpu:/../../etc\n");
+    fleet::test::write_file(self, "garbage\n1:cpu:/../../etc\n");
     CHECK_FALSE(cgroup_cpu_limit(self, root).has_value());
   }
   CHECK(usable_cpus() >= 1);

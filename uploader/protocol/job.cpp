@@ -141,14 +141,7 @@ BuildJob parse_build_job(const nlohmann::json& json) {
     }
     job.eval_memory_mb = static_cast<int>(mb);
   }
-  if (json.contains("evalWorkers")) {
-    auto workers = require(json, "", "evalWorkers", value_t::number_integer).get<long long>();
-    if (workers < 1 || workers > k_max_eval_workers) {
-      throw ProtocolError("job field 'evalWorkers' must be between 1 and " + std::to_string(k_max_eval_workers) + ", got " +
-                          std::to_string(workers));
-    }
-    job.eval_workers = static_cast<int>(workers);
-  }
+  job.eval_workers = optional_int(json, "", "evalWorkers", job.eval_workers, 1, k_max_eval_workers);
   if (json.contains("timeouts")) {
     const auto& timeouts = require(json, "", "timeouts", value_t::object);
     job.timeouts.connect = optional_int(timeouts, "timeouts.", "connect", job.timeouts.connect, 1, k_max_timeout);
