@@ -118,9 +118,9 @@ std::size_t usable_cpus() {
   CPU_ZERO(&set);
   std::size_t cpus = ::sched_getaffinity(0, sizeof set, &set) == 0 ? static_cast<std::size_t>(std::max(1, CPU_COUNT(&set))) : 1;
   if (auto limit = cgroup_cpu_limit()) {
-    cpus = std::min(cpus, static_cast<std::size_t>(std::ceil(*limit)));
+    cpus = std::min(cpus, static_cast<std::size_t>(std::ceil(*limit)));  // a quota is > 0: at least 1
   }
-  return std::max<std::size_t>(1, cpus);
+  return cpus;
 }
 
 }  // namespace fleet::builder

@@ -36,7 +36,6 @@ struct NodeMove {
   bool operator==(const NodeMove&) const = default;
 };
 
-// What happened to one node in a run.
 // What evaluating a node's toplevel cost on its builder: the nix process that evaluated it (with
 // `targets` toplevels in all, so its figures are shared by those nodes) used this CPU time and
 // reached this resident set at its largest.
@@ -48,6 +47,7 @@ struct EvalUsage {
   bool operator==(const EvalUsage&) const = default;
 };
 
+// What happened to one node in a run.
 struct NodeOutcome {
   // protocol::NodeResult's words (ok | failed | rolled-back | skipped); kept as text so that a
   // report written by a newer fleet, with a result this one does not know, still reads.
