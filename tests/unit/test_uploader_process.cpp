@@ -174,6 +174,31 @@ TEST_CASE("a child's CPU time and largest resident set are measured, with its ow
   CHECK(result.cpu_seconds > 0.01);
 }
 
+TEST_CASE("a running child's CPU time and largest resident set so far are read from /proc") {
+  int pid = -1;
+  std::optional<ProcessUsage> so_far;
+  Command command{{"python3", "-c",
+                   "import sys; b = bytearray(b'x' * (64 << 20)); n = sum(range(3000000)); print('ready', flush=True); "
+                   "sys.stdin.read()"},
+                  {},
+                  "",
+                  std::chrono::seconds{30}};
+  command.on_started = [&](int started) { pid = started; };
+  // The child waits for its stdin to close, which happens only once this has answered.
+  command.answer_first_line = [&](std::string_view) {
+    so_far = usage_so_far(pid);
+    return std::vector<std::string_view>{};
+  };
+  auto result = run_process(command);
+  REQUIRE(result.ok());
+  REQUIRE(so_far);
+  CHECK(so_far->peak_rss_kib >= 64 * 1024);
+  CHECK(so_far->peak_rss_kib <= result.peak_rss_kib);
+  CHECK(so_far->cpu_seconds > 0.01);
+  CHECK(so_far->cpu_seconds <= result.cpu_seconds);
+  CHECK_FALSE(usage_so_far(pid));  // reaped
+}
+
 TEST_CASE("a program that cannot be started is an error naming it") {
   CHECK_THROWS_WITH(run_process({{"fleet-no-such-program"}, {}, "", {}}), "cannot run 'fleet-no-such-program': No such file or directory");
   CHECK_THROWS_WITH(run_process({{"/etc/passwd"}, {}, "", {}}), "cannot run '/etc/passwd': Permission denied");

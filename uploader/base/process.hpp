@@ -24,7 +24,20 @@ struct Command {
   // pieces to write, in order, which must stay valid until run_process() returns: a large
   // payload is written from where it is kept, not copied.
   std::function<std::vector<std::string_view>(std::string_view first_line)> answer_first_line{};
+  // Called with the child's pid once it runs, before any of its output is read (for
+  // usage_so_far from a line handler).
+  std::function<void(int pid)> on_started{};
 };
+
+// What a process has used: user+system CPU time and the largest resident set it reached.
+struct ProcessUsage {
+  double cpu_seconds = 0;
+  std::uint64_t peak_rss_kib = 0;
+};
+
+// What the running process `pid` has used so far, from its /proc entry (its own figures, not its
+// children's); nullopt when it is unreadable or has exited, even if it is not reaped yet.
+std::optional<ProcessUsage> usage_so_far(int pid);
 
 // How a child ended.
 struct ProcessResult {
