@@ -5,6 +5,7 @@
 #include "builder/phases/batches.hpp"
 #include "builder/phases/delivery.hpp"
 #include "builder/phases/nix_build.hpp"
+#include "builder/phases/pipeline.hpp"
 #include "builder/source_store.hpp"
 #include "builder/target_ssh.hpp"
 #include "uploader/base/error.hpp"
@@ -201,32 +202,41 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   NixCli nix(job.nix_options);
   DeliveryLimits limits{job.timeouts, job.retries};
   std::chrono::seconds build_timeout{job.timeouts.build};
-  // The source unpacks while the targets are probed: both wait on other machines or disks.
-  // (The unpack's brief chdir() is harmless to the probes: their paths are all absolute.)
-  auto unpacking = std::async(std::launch::async, [&store, &job] { return store.ensure_tree(job.source_hash); });
-  probe_targets(targets, work_dir, events, limits);
+  // The source unpacks and goes into the nix store while the targets are probed: both wait on
+  // other machines or disks. (The unpack's brief chdir() is harmless to the probes: their paths
+  // are all absolute.)
   std::optional<HeldTree> held;
+  std::string flake_ref;
+  auto unpacking = std::async(std::launch::async, [&] {
+    held.emplace(store.ensure_tree(job.source_hash));
+    flake_ref = add_flake_to_store(held->flake_dir(job.flake), nix, work_dir / "source", build_timeout);
+  });
+  probe_targets(targets, work_dir, events, limits);
   try {
-    held.emplace(unpacking.get());
+    unpacking.get();
   } catch (const Error& e) {
-    return fail_all(e.what());  // ensure_tree says which source and where
+    return fail_all(e.what());  // each says which source and where
   } catch (const std::system_error& e) {
     return fail_all("cannot unpack source " + job.source_hash + ": " + e.what());
   }
   const std::filesystem::path& source = held->root();
-  std::string flake_ref = "path:" + held->flake_dir(job.flake).string();
   secrets::attach_bundles(targets, source, events);
   // Self-building targets are built like the others and activated here, through the same
   // supervisor: nixos-rebuild would skip the hooks, checks, confirmation and rollback.
-  RunIdentity identity{job.run_id, job.deployer};
+  Deliverer deliverer(nix, paths.state_dir, work_dir, events, limits, RunIdentity{job.run_id, job.deployer});
   const std::size_t workers = std::min(static_cast<std::size_t>(job.eval_workers), usable_cpus());
   build_in_batches(targets, job.eval_memory_mb, [&](std::vector<TargetState>& batch) {
     in_groups_at_once(batch, workers, [&](std::vector<TargetState>& group, std::size_t groups) {
-      evaluate_targets(group, flake_ref, job.inventory, nix, events, build_timeout);
-      build_targets(group, nix, paths.roots(), events, build_timeout);
-      // The batch's deliveries at once stay what they were, shared among its groups.
-      const std::size_t deliveries = std::max<std::size_t>(1, protocol::k_agent_deliveries_at_once / groups);
-      deliver_targets(group, nix, paths.state_dir, work_dir, deliveries, events, limits, identity);
+      // The agent's builds and deliveries at once are shared among the batch's groups.
+      auto share = [groups](int at_once) { return std::max<std::size_t>(1, static_cast<std::size_t>(at_once) / groups); };
+      TargetPipeline pipeline({
+          {share(protocol::k_agent_builds_at_once),
+           [&](TargetState& t) { build_target(t, nix, paths.roots(), events, build_timeout); }},
+          {share(protocol::k_agent_deliveries_at_once), [&](TargetState& t) { deliverer.deliver(t); }},
+      });
+      evaluate_targets(group, flake_ref, job.inventory, nix, events, build_timeout,
+                       [&](TargetState& t) { pipeline.start(t); });
+      pipeline.finish();
     }, events);
   }, events);
 

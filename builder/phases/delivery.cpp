@@ -266,36 +266,31 @@ void probe_targets(std::vector<TargetState>& targets, const std::filesystem::pat
   });
 }
 
-void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& state_dir,
-                     const std::filesystem::path& work_dir, std::size_t parallel, EventWriter& events,
-                     const DeliveryLimits& limits, const RunIdentity& identity) {
-  BroughtAgent brought(nix, state_dir);
-  for_each_live_target(targets, parallel, [&](TargetState& state) {
-    try {
-      if (state.target.mode == protocol::TargetMode::self) {
-        ActivationRequest request;
-        request.node = state.target.node;
-        request.store_path = state.out_path;
-        request.action = state.target.action;
-        request.spec = state.target.activation;
-        request.timeout_seconds = limits.timeouts.activate;
-        request.run_id = identity.run_id;
-        request.deployer = identity.deployer;
-        request.secrets = state.secrets.bundle;
-        state.failed = activate_here(request, nix, state_dir, events) != "ok";
-        return;
-      }
-      auto ssh = make_target_ssh(state.target, work_dir);
-      copy_closure(state, ssh, nix, limits, brought, events);
-      if (!state.failed && protocol::activates(state.target.action)) {
-        activate_remote(ssh, state, nix, limits, identity, events);
-      }
-      ssh.stop_sharing();
-    } catch (const std::exception& e) {
-      state.failed = true;  // a thread per target, as in probe_targets
-      events.emit(state.target.node, Phase::copy, Status::fail, describe_error(e));
+void Deliverer::deliver(TargetState& state) {
+  try {
+    if (state.target.mode == protocol::TargetMode::self) {
+      ActivationRequest request;
+      request.node = state.target.node;
+      request.store_path = state.out_path;
+      request.action = state.target.action;
+      request.spec = state.target.activation;
+      request.timeout_seconds = m_limits.timeouts.activate;
+      request.run_id = m_identity.run_id;
+      request.deployer = m_identity.deployer;
+      request.secrets = state.secrets.bundle;
+      state.failed = activate_here(request, m_nix, m_state_dir, m_events) != "ok";
+      return;
     }
-  });
+    auto ssh = make_target_ssh(state.target, m_work_dir);
+    copy_closure(state, ssh, m_nix, m_limits, m_brought, m_events);
+    if (!state.failed && protocol::activates(state.target.action)) {
+      activate_remote(ssh, state, m_nix, m_limits, m_identity, m_events);
+    }
+    ssh.stop_sharing();
+  } catch (const std::exception& e) {
+    state.failed = true;
+    m_events.emit(state.target.node, Phase::copy, Status::fail, describe_error(e));
+  }
 }
 
 }  // namespace fleet::builder

@@ -6,6 +6,7 @@
 #include "builder/phases/target_state.hpp"
 
 #include <filesystem>
+#include <utility>
 #include <vector>
 
 namespace fleet::builder {
@@ -28,13 +29,28 @@ struct RunIdentity {
   std::string deployer;  // user@host
 };
 
-// Delivers each built target: a delegated one gets its closure copied (`nix copy`) and is then
-// activated by the agent on the target, whose events are relayed; a self-building one (this
-// host) is activated here. Targets run in parallel, at most `parallel` at a time. Copies and
-// activations are bounded by `limits.timeouts`; a copy, or an activation whose connection never
-// reached the target, is retried after a transient SSH failure.
-void deliver_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& state_dir,
-                     const std::filesystem::path& work_dir, std::size_t parallel, EventWriter& events,
-                     const DeliveryLimits& limits = {}, const RunIdentity& identity = {});
+// Delivers built targets, one per call and several calls at once: a delegated target gets its
+// closure copied (`nix copy`) and is then activated by the agent on the target, whose events are
+// relayed; a self-building one (this host) is activated here. Copies and activations are bounded
+// by `limits.timeouts`; a copy, or an activation whose connection never reached the target, is
+// retried after a transient SSH failure. Whatever fails fails that target only.
+class Deliverer {
+public:
+  Deliverer(const NixCli& nix, std::filesystem::path state_dir, std::filesystem::path work_dir, EventWriter& events,
+            DeliveryLimits limits, RunIdentity identity)
+      : m_nix(nix), m_state_dir(state_dir), m_work_dir(std::move(work_dir)), m_events(events), m_limits(limits),
+        m_identity(std::move(identity)), m_brought(nix, std::move(state_dir)) {}
+
+  void deliver(TargetState& state);
+
+private:
+  const NixCli& m_nix;
+  std::filesystem::path m_state_dir;
+  std::filesystem::path m_work_dir;
+  EventWriter& m_events;
+  DeliveryLimits m_limits;
+  RunIdentity m_identity;
+  BroughtAgent m_brought;  // fetched once, for every target that needs it
+};
 
 }  // namespace fleet::builder

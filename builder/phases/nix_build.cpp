@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "builder/phases/nix_build.hpp"
 
+#include "uploader/base/error.hpp"
 #include "uploader/base/process.hpp"
 #include "uploader/protocol/json_document.hpp"
 
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <csignal>
 #include <map>
+#include <sodium.h>
 #include <unistd.h>
 
 namespace fleet::builder {
@@ -43,14 +45,16 @@ bool read_paths(const nlohmann::json& value, TargetState& state) {
   return true;
 }
 
-// What the nix process that evaluated `targets` toplevels cost, for the eval events (the report
-// keeps it per node): a builder's evaluation figures are what sizes its batches.
-nlohmann::json eval_usage(const ProcessResult& result, std::size_t targets, nlohmann::json extra = nlohmann::json::object()) {
-  extra["evalCpuSeconds"] = result.cpu_seconds;
-  extra["evalPeakMiB"] = result.peak_rss_kib / 1024;
+// What the nix process that evaluated `targets` toplevels had cost by then, for the eval events
+// (the report keeps it per node): a builder's evaluation figures are what sizes its batches.
+nlohmann::json eval_usage(const ProcessUsage& usage, std::size_t targets, nlohmann::json extra = nlohmann::json::object()) {
+  extra["evalCpuSeconds"] = usage.cpu_seconds;
+  extra["evalPeakMiB"] = usage.peak_rss_kib / 1024;
   extra["evalTargets"] = targets;
   return extra;
 }
+
+ProcessUsage usage_of(const ProcessResult& result) { return {result.cpu_seconds, result.peak_rss_kib}; }
 
 // Why an evaluation failed when nix could not say: a timeout or a signal (the OOM killer's is
 // SIGKILL) leaves no error of nix's own.
@@ -68,7 +72,7 @@ std::string eval_failure(const ProcessResult& result) {
 }
 
 void evaluate_one(TargetState& state, const std::string& flake_ref, const Toplevels& where, const NixCli& nix,
-                  EventWriter& events, std::chrono::seconds timeout) {
+                  EventWriter& events, std::chrono::seconds timeout, const OnEvaluated& on_evaluated) {
   const auto& node = state.target.node;
   auto attr = flake_ref + "#" + where.set + "." + nix_string_literal(node) + where.member;
   auto argv = nix.nix({"eval", "--json", "--no-write-lock-file", attr, "--apply", k_toplevel_fields});
@@ -77,10 +81,21 @@ void evaluate_one(TargetState& state, const std::string& flake_ref, const Toplev
   if (!result.ok() || !read_paths(parsed, state)) {
     state.failed = true;
     events.emit(node, Phase::eval, Status::fail, "evaluation of " + where.set + "." + node + " failed:\n" + eval_failure(result),
-                eval_usage(result, 1));
+                eval_usage(usage_of(result), 1));
     return;
   }
-  events.emit(node, Phase::eval, Status::ok, state.drv_path, eval_usage(result, 1, {{"drvPath", state.drv_path}}));
+  events.emit(node, Phase::eval, Status::ok, state.drv_path, eval_usage(usage_of(result), 1, {{"drvPath", state.drv_path}}));
+  on_evaluated(state);
+}
+
+// A word no configuration can know (it is only in the --apply expression), so that only the
+// trace lines fleet asks for are taken as toplevels.
+std::string trace_tag() {
+  unsigned char random[16];
+  randombytes_buf(random, sizeof random);
+  char hex[2 * sizeof random + 1];
+  sodium_bin2hex(hex, sizeof hex, random, sizeof random);
+  return std::string("fleet-toplevel-") + hex;
 }
 
 // `nix-store --add-root R` names the roots of several outputs R, R-2, R-3 … (and only those:
@@ -104,133 +119,168 @@ std::filesystem::path new_build_root(const std::filesystem::path& roots_dir) {
 
 }  // namespace
 
+std::string add_flake_to_store(const std::filesystem::path& flake_dir, const NixCli& nix, const std::filesystem::path& root,
+                               std::chrono::seconds timeout) {
+  auto added = run_process({nix.nix({"store", "add-path", "--name", "source", flake_dir.string()}), {}, "", timeout});
+  std::string path = added.out.substr(0, added.out.find('\n'));
+  if (!added.ok() || path.empty() || path.front() != '/') {
+    throw NodeError("cannot add the flake " + flake_dir.string() + " to the nix store:\n" + added.err_tail);
+  }
+  // Until the root exists, a garbage collection could take the path: nix would then say it is missing.
+  auto rooted = run_process({nix.legacy("nix-store", {"--realise", path, "--add-root", root.string(), "--indirect"}), {}, "", timeout});
+  if (!rooted.ok()) {
+    throw NodeError("cannot add the GC root " + root.string() + " for the flake's source " + path + ":\n" + rooted.err_tail);
+  }
+  return "path:" + path;
+}
+
 void evaluate_targets(std::vector<TargetState>& targets, const std::string& flake_ref,
                       std::optional<protocol::InventoryKind> inventory, const NixCli& nix, EventWriter& events,
-                      std::chrono::seconds timeout) {
+                      std::chrono::seconds timeout, const OnEvaluated& on_evaluated) {
   const Toplevels where = toplevels(inventory);
+  std::map<std::string, TargetState*> pending;  // the live targets whose toplevel is not known yet
   std::string names;
-  std::size_t live = 0;
   for (auto& t : targets) {
     if (!t.failed) {
       names += nix_string_literal(t.target.node) + " = null; ";
+      pending[t.target.node] = &t;
       events.emit(t.target.node, Phase::eval, Status::start, flake_ref);
-      ++live;
     }
   }
-  if (live == 0) {
+  if (pending.empty()) {
     return;
   }
-  std::string apply = "cs: builtins.mapAttrs (n: c: (" + std::string(k_toplevel_fields) + ") c" + where.member +
-                      ") (builtins.intersectAttrs { " + names + "} cs)";
-  auto argv = nix.nix({"eval", "--json", "--no-write-lock-file", flake_ref + "#" + where.set, "--apply", apply});
-  auto result = run_process({argv, {}, "", timeout});
+  // Each toplevel is traced the moment nix has evaluated it, so that its target is built while
+  // nix goes on with the others, as nix-eval-jobs would stream it.
+  const std::string tag = trace_tag();
+  std::string apply = "cs: builtins.mapAttrs (n: c: let t = (" + std::string(k_toplevel_fields) + ") c" + where.member +
+                      "; in builtins.trace (" + nix_string_literal(tag + " ") +
+                      " + builtins.toJSON { node = n; inherit (t) drv out; }) t) (builtins.intersectAttrs { " + names + "} cs)";
+  const std::string traced = "trace: " + tag + " ";
+  std::size_t evaluated = 0;
+  std::vector<TargetState*> traced_at_exit;
+  int pid = -1;
+  auto on_line = [&](std::string_view line) {
+    if (line.substr(0, traced.size()) != traced) {
+      return;
+    }
+    nlohmann::json value = protocol::parse_json(line.substr(traced.size()));
+    if (!value.is_object() || !value.contains("node") || !value["node"].is_string()) {
+      return;
+    }
+    auto it = pending.find(value["node"].get<std::string>());
+    if (it == pending.end() || !read_paths(value, *it->second)) {
+      return;
+    }
+    TargetState& t = *it->second;
+    pending.erase(it);
+    ++evaluated;
+    if (auto usage = usage_so_far(pid)) {
+      events.emit(t.target.node, Phase::eval, Status::ok, t.drv_path, eval_usage(*usage, evaluated, {{"drvPath", t.drv_path}}));
+      on_evaluated(t);
+    } else {
+      traced_at_exit.push_back(&t);  // its figures are the whole process's, known in a moment
+    }
+  };
+  Command command{nix.nix({"eval", "--json", "--no-write-lock-file", flake_ref + "#" + where.set, "--apply", apply}), {}, "",
+                  timeout};
+  command.on_started = [&pid](int started) { pid = started; };
+  auto result = run_process(command, {}, on_line);
+  for (TargetState* t : traced_at_exit) {
+    events.emit(t->target.node, Phase::eval, Status::ok, t->drv_path,
+                eval_usage(usage_of(result), evaluated, {{"drvPath", t->drv_path}}));
+    on_evaluated(*t);
+  }
   nlohmann::json all = protocol::parse_json(result.out);
   if (!result.ok() || !all.is_object()) {
     // One broken configuration fails the shared evaluation: find out which, one by one.
-    for (auto& t : targets) {
-      if (!t.failed) {
-        evaluate_one(t, flake_ref, where, nix, events, timeout);
-      }
+    for (auto& [node, t] : pending) {
+      evaluate_one(*t, flake_ref, where, nix, events, timeout, on_evaluated);
     }
     return;
   }
-  for (auto& t : targets) {
-    if (t.failed) {
-      continue;
-    }
-    const auto& node = t.target.node;
+  // What was not traced, the result still has (a nix that traces otherwise streams nothing).
+  for (auto& [node, t] : pending) {
     auto it = all.find(node);
     if (it == all.end()) {
-      t.failed = true;
+      t->failed = true;
       events.emit(node, Phase::eval, Status::fail,
                   "the flake has no " + where.set + "." + node + "; add it or fix the node name in fleet.json");
-    } else if (!read_paths(*it, t)) {
-      t.failed = true;
+    } else if (!read_paths(*it, *t)) {
+      t->failed = true;
       events.emit(node, Phase::eval, Status::fail, "nix eval returned an unexpected value: " + it->dump());
     } else {
-      events.emit(node, Phase::eval, Status::ok, t.drv_path, eval_usage(result, live, {{"drvPath", t.drv_path}}));
+      events.emit(node, Phase::eval, Status::ok, t->drv_path,
+                  eval_usage(usage_of(result), ++evaluated, {{"drvPath", t->drv_path}}));
+      on_evaluated(*t);
     }
   }
 }
 
-void build_targets(std::vector<TargetState>& targets, const NixCli& nix, const std::filesystem::path& roots_dir,
-                   EventWriter& events, std::chrono::seconds timeout) {
-  std::vector<std::string> args{"--realise", "--keep-going"};
-  std::map<std::string, TargetState*> by_drv_name;  // "…-nixos-system-t1.drv" → its target
-  for (auto& t : targets) {
-    if (!t.failed) {
-      args.push_back(t.drv_path);
-      by_drv_name[std::filesystem::path(t.drv_path).filename().string()] = &t;
-      events.emit(t.target.node, Phase::build, Status::start, t.drv_path);
+void build_target(TargetState& target, const NixCli& nix, const std::filesystem::path& roots_dir, EventWriter& events,
+                  std::chrono::seconds timeout) {
+  const auto& node = target.target.node;
+  events.emit(node, Phase::build, Status::start, target.drv_path);
+  std::string errors;
+  // A build log may be gigabytes; only its end is kept, as it streams past.
+  constexpr std::size_t k_log_tail_bytes = 4000;
+  std::string tail;
+  auto keep_tail = [&](std::string_view line) {
+    tail.append(line.substr(line.size() - std::min(line.size(), k_log_tail_bytes))).push_back('\n');
+    if (tail.size() > 2 * k_log_tail_bytes) {
+      tail.erase(0, tail.size() - k_log_tail_bytes);
     }
-  }
-  if (by_drv_name.empty()) {
-    return;
-  }
-  std::map<TargetState*, std::string> errors;
-  // A log line naming a target's derivation belongs to that target; the others (shared
-  // dependencies) go to every target of the build.
+  };
+  // This build's every line is the target's: its own derivation's and those of the
+  // dependencies it needs (another target's build of a shared one holds nix's lock on it).
   auto on_line = [&](std::string_view line) {
-    bool matched = false;
-    for (auto& [drv_name, state] : by_drv_name) {
-      if (line.find(drv_name) != std::string_view::npos) {
-        matched = true;
-        events.emit(state->target.node, Phase::build, Status::progress, line);
-        if (line.find("error") != std::string_view::npos || line.find("failed") != std::string_view::npos) {
-          errors[state] += std::string(line) + "\n";
-        }
-      }
-    }
-    if (!matched) {
-      for (auto& [drv_name, state] : by_drv_name) {
-        events.emit(state->target.node, Phase::build, Status::progress, line);
+    events.emit(node, Phase::build, Status::progress, line);
+    if (line.find("error") != std::string_view::npos || line.find("failed") != std::string_view::npos) {
+      errors += std::string(line.substr(0, k_log_tail_bytes)) + "\n";
+      if (errors.size() > 2 * k_log_tail_bytes) {
+        errors.erase(0, errors.size() - k_log_tail_bytes);
       }
     }
   };
-  // Rooted from the moment they exist until each gets its own root below; stdout only lists
-  // the outputs, which are checked one by one anyway.
-  std::filesystem::create_directories(roots_dir);
-  auto build_root = new_build_root(roots_dir);
-  args.insert(args.end(), {"--add-root", build_root.string(), "--indirect"});
-  auto argv = nix.legacy("nix-store", args);
-  auto result = run_process({argv, {}, "", timeout}, {}, on_line);
-
-  for (auto& [drv_name, state] : by_drv_name) {
-    const auto& node = state->target.node;
-    auto root = (roots_dir / node).string();
-    auto check = run_process({nix.legacy("nix-store", {"--check-validity", state->out_path}), {}, "", std::chrono::seconds{60}});
+  try {
+    // Rooted from the moment it exists until it gets its own root below; stdout only lists the
+    // outputs, which are checked anyway.
+    std::filesystem::create_directories(roots_dir);
+    auto build_root = new_build_root(roots_dir);
+    auto result = run_process({nix.legacy("nix-store", {"--realise", target.drv_path, "--add-root", build_root.string(), "--indirect"}),
+                               {},
+                               "",
+                               timeout},
+                              {}, on_line);
+    auto check = run_process({nix.legacy("nix-store", {"--check-validity", target.out_path}), {}, "", std::chrono::seconds{60}});
     if (!check.ok()) {
-      state->failed = true;
-      std::string why = errors[state];
-      // A build log may be gigabytes; only its end is kept, as it streams past.
-      constexpr std::size_t k_log_tail_bytes = 4000;
-      std::string tail;
-      auto keep_tail = [&](std::string_view line) {
-        tail.append(line.substr(line.size() - std::min(line.size(), k_log_tail_bytes))).push_back('\n');
-        if (tail.size() > 2 * k_log_tail_bytes) {
-          tail.erase(0, tail.size() - k_log_tail_bytes);
-        }
-      };
-      auto log = run_process({nix.legacy("nix-store", {"--read-log", state->drv_path}), {}, "", std::chrono::seconds{60}},
+      target.failed = true;
+      auto log = run_process({nix.legacy("nix-store", {"--read-log", target.drv_path}), {}, "", std::chrono::seconds{60}},
                              keep_tail);
+      std::string why = errors;
       if (log.ok() && !tail.empty()) {
         why += "last log lines:\n" + tail.substr(tail.size() - std::min(tail.size(), k_log_tail_bytes));
       }
       if (why.empty()) {
         why = result.timed_out ? "the build timed out\n" : result.err_tail;
       }
-      events.emit(node, Phase::build, Status::fail, "building " + state->drv_path + " failed:\n" + why);
-      continue;
+      remove_build_roots(build_root);
+      events.emit(node, Phase::build, Status::fail, "building " + target.drv_path + " failed:\n" + why);
+      return;
     }
     // Outputs are unrooted until copied; a concurrent garbage collection must not take them.
+    auto root = (roots_dir / node).string();
     auto rooted = run_process(
-        {nix.legacy("nix-store", {"--realise", state->out_path, "--add-root", root, "--indirect"}), {}, "", std::chrono::seconds{60}});
+        {nix.legacy("nix-store", {"--realise", target.out_path, "--add-root", root, "--indirect"}), {}, "", std::chrono::seconds{60}});
+    remove_build_roots(build_root);
     if (!rooted.ok()) {
       events.emit(node, Phase::build, Status::progress, "could not add GC root " + root + ": " + rooted.err_tail);
     }
-    events.emit(node, Phase::build, Status::ok, state->out_path, {{"storePath", state->out_path}});
+    events.emit(node, Phase::build, Status::ok, target.out_path, {{"storePath", target.out_path}});
+  } catch (const std::exception& e) {
+    target.failed = true;
+    events.emit(node, Phase::build, Status::fail, "building " + target.drv_path + " failed: " + e.what());
   }
-  remove_build_roots(build_root);
 }
 
 }  // namespace fleet::builder

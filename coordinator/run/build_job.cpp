@@ -43,10 +43,13 @@ protocol::BuildJob make_build_job(const JobSource& source, const BuildLocation& 
 
 std::chrono::seconds job_time_bound(const protocol::BuildJob& job) {
   const auto& t = job.timeouts;
-  const long long at_once = protocol::k_agent_deliveries_at_once;
-  const long long deliveries = (static_cast<long long>(job.targets.size()) + at_once - 1) / at_once;
+  const auto rounds = [&job](long long at_once) {
+    return (static_cast<long long>(job.targets.size()) + at_once - 1) / at_once;
+  };
+  const long long builds = rounds(protocol::k_agent_builds_at_once);
+  const long long deliveries = rounds(protocol::k_agent_deliveries_at_once);
   const long long connects = static_cast<long long>(t.connect) * (job.retries.count + 1);
-  return std::chrono::seconds{connects + 2LL * t.build + deliveries * (t.copy + t.activate + 2 * connects) + 120};
+  return std::chrono::seconds{connects + t.build + builds * t.build + deliveries * (t.copy + t.activate + 2 * connects) + 120};
 }
 
 }  // namespace fleet::coordinator

@@ -27,8 +27,8 @@ struct JobSource {
 protocol::BuildJob make_build_job(const JobSource& source, const BuildLocation& location,
                                   std::vector<protocol::JobTarget> targets, const std::string& work_dir_suffix = "");
 
-// How long the whole job may take: the probe with its retries, evaluation and build, then the
-// deliveries in the agent's batches, each copy and activation with its own connection, plus slack
+// How long the whole job may take: the probe with its retries, evaluation, the builds and the
+// deliveries as many at a time as the agent runs them, each copy and activation with its own connection, plus slack
 // for the agent's own bookkeeping. Past it the coordinator gives the job up.
 std::chrono::seconds job_time_bound(const protocol::BuildJob& job);
 

@@ -19,7 +19,9 @@ namespace fleet::protocol {
 // an older peer would misread.
 inline constexpr int k_protocol_version = 3;
 
-// How many targets the agent delivers (copies and activates) at once.
+// How many targets the agent builds (one nix-store --realise each) and delivers (copies and
+// activates) at once.
+inline constexpr int k_agent_builds_at_once = 4;
 inline constexpr int k_agent_deliveries_at_once = 4;
 
 // How a target gets its system: built on the agent's own host (`self`, the agent runs on the
@@ -58,7 +60,7 @@ inline constexpr int k_max_eval_workers = 1024;
 // defaults, so an older coordinator's jobs keep working).
 struct JobTimeouts {
   int connect = k_default_connect_timeout;    // reaching a delegated target over SSH (the probe)
-  int build = k_default_build_timeout;        // evaluating, and building every target
+  int build = k_default_build_timeout;        // evaluating, and building each target
   int copy = k_default_copy_timeout;          // copying one closure to its target
   int activate = k_default_activate_timeout;  // activating one target
 

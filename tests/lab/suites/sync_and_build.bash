@@ -104,6 +104,41 @@ test_broken_configurations_fail_alone() {
   expect_eq 0 "$(activation_count t5)" "activations on t5"
 }
 
+# t1 and t2 share one nix evaluation on b1 (one evaluator there), and t2's is held at a FIFO
+# until t1 is active: t1 must be built, copied and activated while nix still evaluates t2.
+test_a_target_activates_while_the_evaluation_it_shares_goes_on() {
+  local gate=$LAB_SCRATCH/t2-eval-gate file before_t1 before_t2 active_first pid rc=0
+  rm -f "$gate"
+  mkfifo "$gate"
+  configure t1 "pipelined t1"
+  configure t2 "pipelined t2" "evalGate = \"$gate\";"
+  file=$(variant pipelined '.builders.b1.maxJobs = 1 | .nodes.t1.build = "b1" | .nodes.t2.build = "b1"
+    | .nixOptions["pure-eval"] = "false"')
+  before_t1=$(activation_count t1)
+  before_t2=$(activation_count t2)
+  fleet sync-and-build -c "$file" --on t1,t2 --report "$LAB_SCRATCH/pipelined.json" >"$LAB_SCRATCH/pipelined.out" 2>&1 &
+  pid=$!
+  local deadline=$((SECONDS + 120))
+  until (($(activation_count t1) > before_t1 || SECONDS >= deadline)); do
+    sleep 0.5
+  done
+  active_first=$(activation_count t1)
+  # Opened whatever happened, so that the run ends; the write waits for t2's evaluation to read.
+  timeout 120 sh -c 'printf open >"$1"' sh "$gate" || fail "t2's evaluation never read its gate"
+  wait "$pid" || rc=$?
+  ((active_first > before_t1)) || fail "t1 was not activated while t2 was being evaluated; output: $(cat "$LAB_SCRATCH/pipelined.out")"
+  expect_eq 0 "$rc" "exit code; output: $(cat "$LAB_SCRATCH/pipelined.out")"
+  expect_eq ok "$(result_of "$LAB_SCRATCH/pipelined.json" t1)" "result of t1"
+  expect_eq ok "$(result_of "$LAB_SCRATCH/pipelined.json" t2)" "result of t2"
+  expect_eq $((before_t2 + 1)) "$(activation_count t2)" "activations on t2"
+  expect_eq b1 "$(report_field "$LAB_SCRATCH/pipelined.json" t2 builtOn)" "where t2 was built"
+  # One nix process, whose figures each target got when its toplevel was evaluated.
+  expect_eq "1 2" "$(jq -r '[.nodes.t1, .nodes.t2 | .evaluation.targets] | join(" ")' "$LAB_SCRATCH/pipelined.json")" \
+    "toplevels evaluated by then"
+  configure t1 "hello from t1"
+  configure t2 "hello from t2"
+}
+
 test_unreachable_target_and_wrong_host_key_fail_with_reason() {
   local file before_t2 before_t3 wrong
   wrong=$(host_key t1)

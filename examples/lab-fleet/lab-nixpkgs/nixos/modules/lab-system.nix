@@ -115,6 +115,10 @@ in
         Thousands of attributes this host's evaluation forces besides the shared part
         (../../../eval-cost.nix), so that evaluating it costs what a NixOS system's does.
       '';
+      evalGate = option types.str "" ''
+        A file this host's evaluation reads before anything else: a FIFO holds the evaluation
+        until a test writes to it. Reading it needs the nix option pure-eval = false.
+      '';
     };
   };
 
@@ -134,9 +138,10 @@ in
     system.build.toplevel =
       let
         # The cost is paid when the toplevel is evaluated, and changes no store path.
-        cost = builtins.seq (import ../../shared-eval.nix)
-          (import ../../eval-work.nix config.networking.hostName config.lab.evalCost);
-        toplevel = builtins.seq cost (lab.mkToplevel (removeAttrs config.lab [ "evalCost" ] // {
+        gate = if config.lab.evalGate == "" then null else builtins.readFile config.lab.evalGate;
+        cost = builtins.seq gate (builtins.seq (import ../../shared-eval.nix)
+          (import ../../eval-work.nix config.networking.hostName config.lab.evalCost));
+        toplevel = builtins.seq cost (lab.mkToplevel (removeAttrs config.lab [ "evalCost" "evalGate" ] // {
           name = config.networking.hostName;
           inherit (config.nixpkgs.hostPlatform) system;
           units = enabledUnits "service" config.systemd.services ++ enabledUnits "path" config.systemd.paths;
