@@ -34,6 +34,7 @@ in
     tags = mkOption { type = types.listOf types.str; default = [ ]; description = "Tags, selected with `--on @tag`."; };
     build = optional types.str ''"self", "delegate", "auto" or the name of the builder that must build this node.'';
     lowPower = optional types.bool "Never let this node evaluate or build its own system.";
+    substituteOnTarget = optional types.bool "The node fetches from its own substituters what they have of its closure; the build node sends only the rest.";
     site = optional types.str "The site the node is at; builders of the same site are preferred.";
     hostKey = optional types.str "The node's SSH host key (\"ssh-ed25519 AAAA…\"), pinned instead of known_hosts.";
     action = optional (types.enum [ "switch" "boot" "test" "dry-activate" "build" ]) "The action unless the command line gives one.";

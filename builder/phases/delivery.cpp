@@ -60,6 +60,9 @@ void copy_closure(TargetState& state, const TargetSsh& ssh, const NixCli& nix, c
   const auto& node = state.target.node;
   events.emit(node, Phase::copy, Status::start, state.out_path + " → " + ssh.store_url());
   std::vector<std::string> args{"copy", "--to", ssh.store_url(), state.out_path};
+  if (state.target.substitute_on_target) {
+    args.push_back("--substitute-on-destination");  // what the target's caches have is not sent from here
+  }
   if (protocol::activates(state.target.action)) {
     try {
       choose_agent(state, brought, events);

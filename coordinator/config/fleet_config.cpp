@@ -109,7 +109,7 @@ NodeDefaults parse_defaults(const std::string& file, const json* value) {
   if (value == nullptr) {
     return defaults;
   }
-  ObjectReader reader(file, *value, "defaults", {"user", "build", "action", "port"});
+  ObjectReader reader(file, *value, "defaults", {"user", "build", "action", "port", "substituteOnTarget"});
   if ((defaults.user = reader.string("user"))) {
     check(reader, "user", check_user(*defaults.user));
   }
@@ -122,6 +122,7 @@ NodeDefaults parse_defaults(const std::string& file, const json* value) {
     check(reader, "port", check_port(*port));
     defaults.port = static_cast<int>(*port);
   }
+  defaults.substitute_on_target = reader.boolean("substituteOnTarget");
   return defaults;
 }
 

@@ -60,6 +60,7 @@ struct NodeSpec {
   BuildMode build = BuildMode::automatic;
   std::string pinned_builder;
   bool low_power = false;
+  bool substitute_on_target = false;  // the target fetches what its own substituters have
   std::string site, host_key;
   std::optional<protocol::Action> action;
   std::vector<SecretSpec> secrets;
@@ -75,6 +76,7 @@ struct NodeDefaults {
   std::optional<std::string> user, build;
   std::optional<protocol::Action> action;
   std::optional<int> port;
+  std::optional<bool> substitute_on_target;
 };
 
 // A validated fleet.json (version 1).

@@ -177,7 +177,7 @@ NodeSpec parse_node(const std::string& file, const std::string& nodes_path, cons
   }
   ObjectReader reader(file, json_node, path,
                       {"host", "user", "port", "system", "tags", "build", "lowPower", "site", "hostKey", "action",
-                       "secrets", "healthChecks", "hooks", "rollbackOnHookFailure", "confirmTimeout"});
+                       "secrets", "healthChecks", "hooks", "rollbackOnHookFailure", "confirmTimeout", "substituteOnTarget"});
   NodeSpec node;
   node.name = name;
   node.host = reader.string("host").value_or(name);
@@ -208,6 +208,7 @@ NodeSpec parse_node(const std::string& file, const std::string& nodes_path, cons
     parse_build_mode(file, "defaults.build", *defaults.build, builders, node);
   }
   node.low_power = reader.boolean("lowPower").value_or(false);
+  node.substitute_on_target = reader.boolean("substituteOnTarget").value_or(defaults.substitute_on_target.value_or(false));
   node.site = reader.string("site").value_or("");
   if (!node.site.empty()) {
     check(reader, "site", check_name("site", node.site));

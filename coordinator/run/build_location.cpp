@@ -34,6 +34,7 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
     target.user = node.user;
     target.port = node.port;
     target.host_key = node.host_key;
+    target.substitute_on_target = node.substitute_on_target;
     target.action = action_override.value_or(node.action.value_or(protocol::Action::switch_));
     for (const auto& check : node.health_checks) {
       auto json = check.params;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "coordinator/plan/delegation_planner.hpp"
+#include "coordinator/run/build_job.hpp"
 #include "coordinator/run/build_location.hpp"
+#include "uploader/protocol/job.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -61,6 +63,29 @@ TEST_CASE("build locations group delegated targets by builder and give self-buil
 
   // Builders come first, in name order, then self-building nodes.
   CHECK(locations.back().name == "t3");
+}
+
+TEST_CASE("a target's substituteOnTarget reaches the agent's job, and only when set") {
+  auto config = lab_like_config();
+  config.nodes.at("t1").substitute_on_target = true;
+  JobSource source;
+  source.run_id = "run-1";
+  source.source_hash = std::string(64, 'a');
+  std::size_t targets = 0;
+  nlohmann::json json;
+  for (const auto& location : build_locations(config, plan_deployment(config, {"t1", "t2"}), std::nullopt)) {
+    json = protocol::to_json(make_build_job(source, location, location.targets));
+    for (const auto& target : json["targets"]) {
+      CHECK(target.contains("substituteOnTarget") == (target["node"] == "t1"));
+    }
+    for (const auto& target : protocol::parse_build_job(json).targets) {
+      CHECK(target.substitute_on_target == (target.node == "t1"));
+      ++targets;
+    }
+  }
+  CHECK(targets == 2);
+  json["targets"][0]["substituteOnTarget"] = "yes";
+  CHECK_THROWS_WITH(protocol::parse_build_job(json), Catch::Contains("substituteOnTarget' must be a boolean"));
 }
 
 TEST_CASE("delegated targets carry what the build node needs to reach them") {

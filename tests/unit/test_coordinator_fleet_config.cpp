@@ -151,6 +151,20 @@ TEST_CASE("defaults of a minimal fleet.json") {
   CHECK(t1.system == "x86_64-linux");
   CHECK(t1.build == BuildMode::automatic);
   CHECK_FALSE(t1.action.has_value());
+  CHECK_FALSE(t1.substitute_on_target);
+}
+
+TEST_CASE("substituteOnTarget is the node's own, else the defaults'") {
+  test::TempDir dir;
+  FleetConfig config = parse_fleet_config(
+      json::parse(R"({"version": 1, "defaults": {"substituteOnTarget": true},
+                      "nodes": {"inherits": {}, "refuses": {"substituteOnTarget": false}}})"),
+      dir.path() / "fleet.json");
+  CHECK(config.nodes.at("inherits").substitute_on_target);
+  CHECK_FALSE(config.nodes.at("refuses").substitute_on_target);
+  CHECK_THROWS_WITH(parse_fleet_config(json::parse(R"({"version": 1, "nodes": {"t1": {"substituteOnTarget": "yes"}}})"),
+                                       dir.path() / "fleet.json"),
+                    Catch::Contains("nodes.t1.substituteOnTarget: expected true or false"));
 }
 
 TEST_CASE("malformed fleet.json files give golden error messages") {

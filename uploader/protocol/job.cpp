@@ -72,6 +72,9 @@ nlohmann::json to_json(const BuildJob& job) {
                           {"hostKey", t.host_key},
                           {"action", to_string(t.action)},
                           {"activation", to_json(t.activation)}};
+    if (t.substitute_on_target) {
+      target["substituteOnTarget"] = true;
+    }
     if (!t.secrets.empty()) {
       auto& secrets = target["secrets"] = nlohmann::json::array();
       for (const auto& secret : t.secrets) {
@@ -189,6 +192,12 @@ BuildJob parse_build_job(const nlohmann::json& json) {
     target.activation = parse_activation_spec(require(t, where, "activation", value_t::object), where + "activation.");
     if (target.host_key.find('\n') != std::string::npos) {
       throw ProtocolError("job field '" + where + "hostKey' must be one line");
+    }
+    if (auto substitute = t.find("substituteOnTarget"); substitute != t.end()) {
+      if (!substitute->is_boolean()) {
+        throw ProtocolError("job field '" + where + "substituteOnTarget' must be a boolean");
+      }
+      target.substitute_on_target = substitute->get<bool>();
     }
     if (auto secrets = t.find("secrets"); secrets != t.end()) {
       if (!secrets->is_array()) {

@@ -39,6 +39,7 @@ struct JobTarget {
   Action action = Action::switch_;
   ActivationSpec activation;
   std::vector<JobSecret> secrets; // installed on the target around activation; sent only when not empty
+  bool substitute_on_target = false;  // nix copy --substitute-on-destination; sent only when true
 
   bool operator==(const JobTarget&) const = default;
 };

@@ -139,6 +139,36 @@ test_a_target_activates_while_the_evaluation_it_shares_goes_on() {
   configure t2 "hello from t2"
 }
 
+# t2 and t1 share a new base path. Once t2 is deployed, b1 puts the base, signed, into a binary
+# cache that only t1 uses. With substituteOnTarget t1 fetches the base from that cache itself, so
+# its copy carries the cache's signature, while its toplevel, which only b1 has, comes from b1.
+test_substitute_on_target_fetches_what_the_targets_cache_has() {
+  local cache=$LAB_SCRATCH/cache key=$LAB_SCRATCH/cache.sec conf=$LAB/hosts/t1/etc-nix/nix.conf file public base top
+  configure t1 "substituted t1" "baseLines = 1234567;"
+  configure t2 "substituted t2" "baseLines = 1234567;"
+  file=$(variant substitute '.nodes.t1.build = "b1" | .nodes.t2.build = "b1" | .nodes.t1.substituteOnTarget = true')
+  deploy -c "$file" --on t2 --report "$LAB_SCRATCH/substitute-t2.json"
+  expect_eq 0 "$RC" "exit code of t2's deploy; output: $OUT"
+  base=$(lab exec b1 nix-store --query --references "$(report_field "$LAB_SCRATCH/substitute-t2.json" t2 storePath)" |
+    grep -e '-lab-base-data$') || fail "t2's toplevel has no lab-base-data"
+  lab exec b1 nix key generate-secret --key-name lab-cache-1 >"$key"
+  public=$(lab exec b1 nix key convert-secret-to-public <"$key")
+  lab exec b1 nix copy --to "file://$cache?secret-key=$key" "$base"
+  cp "$conf" "$conf.orig"
+  printf 'substituters = file://%s\ntrusted-public-keys = %s\n' "$cache" "$public" >>"$conf"
+  deploy -c "$file" --on t1 --report "$LAB_SCRATCH/substitute-t1.json"
+  mv -f "$conf.orig" "$conf"
+  expect_eq 0 "$RC" "exit code of t1's deploy; output: $OUT"
+  top=$(report_field "$LAB_SCRATCH/substitute-t1.json" t1 storePath)
+  expect_contains "$(lab exec t1 nix path-info --json "$base" | jq -r '.[0].signatures // [] | join(" ")')" "lab-cache-1:" \
+    "signatures of the base on t1 (fetched from its cache)"
+  expect_eq "" "$(lab exec t1 nix path-info --json "$top" | jq -r '.[0].signatures // [] | join(" ")')" \
+    "signatures of t1's toplevel (sent by b1)"
+  expect_eq "$top" "$(current_system t1)" "t1's running system"
+  configure t1 "hello from t1"
+  configure t2 "hello from t2"
+}
+
 test_unreachable_target_and_wrong_host_key_fail_with_reason() {
   local file before_t2 before_t3 wrong
   wrong=$(host_key t1)
