@@ -6,6 +6,7 @@
 #include "builder/phases/delivery.hpp"
 #include "builder/phases/nix_build.hpp"
 #include "builder/phases/pipeline.hpp"
+#include "builder/phases/remote_builders.hpp"
 #include "builder/source_store.hpp"
 #include "builder/target_ssh.hpp"
 #include "uploader/base/error.hpp"
@@ -200,6 +201,9 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
   std::filesystem::create_directories(work_dir);
   JobWorkDir cleanup{work_dir, targets};
   NixCli nix(job.nix_options);
+  // Only builds go to remote builders: evaluations and copies stay on this node.
+  const BuildOptions remote = build_options(job.nix_options, job.remote_builders);
+  const NixCli build_nix(remote.nix_options);
   DeliveryLimits limits{job.timeouts, job.retries};
   std::chrono::seconds build_timeout{job.timeouts.build};
   // The source unpacks and goes into the nix store while the targets are probed: both wait on
@@ -231,7 +235,12 @@ int run_build(std::istream& job_input, const AgentPaths& paths, EventWriter& eve
       auto share = [groups](int at_once) { return std::max<std::size_t>(1, static_cast<std::size_t>(at_once) / groups); };
       TargetPipeline pipeline({
           {share(protocol::k_agent_builds_at_once),
-           [&](TargetState& t) { build_target(t, nix, paths.roots(), events, build_timeout); }},
+           [&](TargetState& t) {
+             for (const auto& why : remote.left_out) {
+               events.emit(t.target.node, protocol::Phase::build, protocol::Status::progress, why);
+             }
+             build_target(t, build_nix, paths.roots(), events, build_timeout);
+           }},
           {share(protocol::k_agent_deliveries_at_once), [&](TargetState& t) { deliverer.deliver(t); }},
       });
       evaluate_targets(group, flake_ref, job.inventory, nix, events, build_timeout,

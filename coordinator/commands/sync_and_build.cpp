@@ -98,7 +98,7 @@ FinishedRun deploy(const SyncOptions& options) {
   ssh::SshOptions ssh;
   ssh.connect_timeout_seconds = config.run.timeouts.connect;
   RunInputs inputs;
-  inputs.job = {run_id, "", config.flake, config.nix_options, config.inventory};
+  inputs.job = {run_id, "", config.flake, config.nix_options, config.inventory, config.remote_builders};
   inputs.tarball = &packed;
   inputs.earlier_tar = cached_tar;
   inputs.locations = build_locations(config, loaded.plan, options.action);

@@ -214,7 +214,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   check_version(name, root);
   ObjectReader reader(name, root, "",
                       {"version", "source", "exclude", "flake", "nixOptions", "admins", "secretsDir", "builders",
-                       "defaults", "nodes", "inventory", "evalMemoryMB", "timeouts", "retries", "history"});
+                       "defaults", "nodes", "inventory", "evalMemoryMB", "timeouts", "retries", "history", "remoteBuilders"});
   FleetConfig config;
   config.file = fs::absolute(file).lexically_normal();
   const fs::path dir = config.file.parent_path();
@@ -264,6 +264,7 @@ FleetConfig parse_fleet_config(const json& root, const fs::path& file) {
   config.run = parse_run_settings(name, root);
 
   config.eval_memory_mb = memory_mb(reader, "evalMemoryMB").value_or(protocol::k_default_eval_memory_mb);
+  config.remote_builders = reader.boolean("remoteBuilders").value_or(false);
   config.defaults = parse_defaults(name, reader.object("defaults"));
   const NodeDefaults& defaults = config.defaults;
   if (const json* builders = reader.object("builders")) {

@@ -89,6 +89,7 @@ struct FleetConfig {
   std::vector<std::string> admins;
   std::filesystem::path secrets_dir;   // default <dir of fleet.json>/secrets
   int eval_memory_mb = protocol::k_default_eval_memory_mb;  // `evalMemoryMB`: per-target evaluation estimate
+  bool remote_builders = false;        // `remoteBuilders`: each builder's builds may go to the run's other builders
   std::map<std::string, BuilderSpec> builders;
   NodeDefaults defaults;
   // "inventory": the flake declares nodes too. Then `nodes` holds none until merge_inventory()

@@ -19,6 +19,7 @@ struct JobSource {
   std::string flake = ".";
   std::map<std::string, std::string> nix_options;
   std::optional<protocol::InventoryKind> inventory;  // where the toplevels are (fleet.json "inventory")
+  bool remote_builders = false;  // fleet.json "remoteBuilders"
 };
 
 // The one place a build job is made: `targets` of `location` (those still to do), built from

@@ -15,6 +15,9 @@ BuildLocation builder_location(const FleetConfig& config, const BuilderSpec& bui
   location.ssh = {builder.host, builder.user, builder.port, ""};
   location.eval_memory_mb = builder.eval_memory_mb;
   location.eval_workers = std::min(builder.max_jobs, protocol::k_max_eval_workers);
+  location.systems = builder.systems;
+  location.max_jobs = builder.max_jobs;
+  location.speed = builder.speed;
   return location;
 }
 
@@ -58,8 +61,12 @@ std::vector<BuildLocation> build_locations(const FleetConfig& config, const Depl
 
     if (assignment.location == Location::self) {
       target.mode = protocol::TargetMode::self;
-      BuildLocation location{node.name, false, {node.host, node.user, node.port, node.host_key}, {target},
-                             config.eval_memory_mb, 1, config.run};
+      BuildLocation location;
+      location.name = node.name;
+      location.ssh = {node.host, node.user, node.port, node.host_key};
+      location.targets = {target};
+      location.eval_memory_mb = config.eval_memory_mb;
+      location.run = config.run;
       selves.push_back(std::move(location));
       continue;
     }

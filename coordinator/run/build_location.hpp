@@ -22,6 +22,10 @@ struct BuildLocation {
   int eval_memory_mb = protocol::k_default_eval_memory_mb;  // the builder's evalMemoryMB, else the top-level one
   int eval_workers = 1;  // evaluators at once: a builder's maxJobs; a self-building target has itself only
   RunSettings run;  // time limits and retries that apply to this location's work
+  // A builder's systems, maxJobs and speed, for the other builders' nix when it is a remote builder.
+  std::vector<std::string> systems;
+  int max_jobs = 1;
+  double speed = 1;
 };
 
 // The builder as a location with no targets yet, carrying the config's run settings.

@@ -6,6 +6,9 @@
 #include "coordinator/run/flake_inputs.hpp"
 #include "uploader/base/error.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace fleet::coordinator {
 namespace {
 
@@ -200,6 +203,28 @@ void RunOrchestrator::start_jobs_when_shared() {
   }
 }
 
+// The run's other builders, as this laptop reached them (the host key it verified pinned), that
+// location i's nix may hand builds to: a builder not reached in this run is not vouched for.
+std::vector<protocol::RemoteBuilder> RunOrchestrator::remote_builders_for(std::size_t i) const {
+  std::vector<protocol::RemoteBuilder> builders;
+  const auto& name = location(i).name;
+  for (std::size_t j = 0; j < m_state.runs.size(); ++j) {
+    const auto& other = *m_state.runs[j];
+    if (!other.location.is_builder || !other.reachable || !other.link || other.location.name == name ||
+        builders.size() >= protocol::k_max_remote_builders) {
+      continue;
+    }
+    if (std::any_of(builders.begin(), builders.end(), [&](const auto& b) { return b.name == other.location.name; })) {
+      continue;  // a second job on that builder
+    }
+    const auto address = other.link->address();
+    builders.push_back({other.location.name, address.host, address.user, address.port, address.host_key,
+                        other.location.systems, other.location.max_jobs,
+                        std::max(1, static_cast<int>(std::lround(other.location.speed)))});
+  }
+  return builders;
+}
+
 // Stage 3: the build job, each event relayed as it arrives. A location that joined after the
 // source went round (failover) gets it from the laptop first: every holder is busy by now.
 void RunOrchestrator::start_job(std::size_t i) {
@@ -223,6 +248,9 @@ void RunOrchestrator::start_job(std::size_t i) {
   // A second job on the same host in this run needs its own work directory there.
   const std::string suffix = i < m_inputs.locations.size() ? "" : "-" + std::to_string(i);
   auto job = make_build_job(source, run.location, std::move(targets), suffix);
+  if (source.remote_builders && run.location.is_builder) {
+    job.remote_builders = remote_builders_for(i);
+  }
   AgentLink* link = run.link.get();
   m_loop.offload(RunLoop::Pool::jobs, [this, i, link, job, needs_source, name = location(i).name]() -> RunLoop::Continuation {
     try {

@@ -85,6 +85,7 @@ private:
   void start_jobs_when_shared();
   // Stage 3: the build jobs.
   void start_job(std::size_t i);
+  std::vector<protocol::RemoteBuilder> remote_builders_for(std::size_t i) const;
   void job_done(std::size_t i, const std::string& ending, bool died);
   // Failover, at any stage.
   bool fail_over(std::size_t i, protocol::Phase phase, const std::string& why);

@@ -94,8 +94,59 @@ nlohmann::json to_json(const BuildJob& job) {
   if (job.inventory) {
     out["inventory"] = to_string(*job.inventory);
   }
+  if (!job.remote_builders.empty()) {
+    auto& builders = out["remoteBuilders"] = nlohmann::json::array();
+    for (const auto& b : job.remote_builders) {
+      builders.push_back({{"name", b.name}, {"host", b.host}, {"user", b.user}, {"port", b.port}, {"hostKey", b.host_key},
+                          {"systems", b.systems}, {"maxJobs", b.max_jobs}, {"speed", b.speed}});
+    }
+  }
   return out;
 }
+
+namespace {
+
+// Its fields reach a nix machines line, where a space or a newline would add fields or machines.
+RemoteBuilder parse_remote_builder(const nlohmann::json& json) {
+  using value_t = nlohmann::json::value_t;
+  if (!json.is_object()) {
+    throw ProtocolError("job field 'remoteBuilders' must hold objects");
+  }
+  RemoteBuilder builder;
+  builder.name = require(json, "remoteBuilders[].", "name", value_t::string).get<std::string>();
+  check_token(builder.name, "remoteBuilders[].name");
+  const std::string where = "remoteBuilders." + builder.name + ".";
+  builder.host = require(json, where, "host", value_t::string).get<std::string>();
+  check_token(builder.host, where + "host");
+  builder.user = require(json, where, "user", value_t::string).get<std::string>();
+  if (!builder.user.empty()) {
+    check_token(builder.user, where + "user");
+  }
+  builder.port = optional_int(json, where, "port", builder.port, 1, 65535);
+  builder.host_key = require(json, where, "hostKey", value_t::string).get<std::string>();
+  const auto space = builder.host_key.find(' ');
+  if (!builder.host_key.empty() &&
+      (space == std::string::npos || !is_safe_token(builder.host_key.substr(0, space)) ||
+       builder.host_key.find_first_not_of(
+           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", space + 1) != std::string::npos)) {
+    throw ProtocolError("job field '" + where + "hostKey' must be \"<type> <base64>\"");
+  }
+  for (const auto& system : require(json, where, "systems", value_t::array)) {
+    if (!system.is_string()) {
+      throw ProtocolError("job field '" + where + "systems' must hold strings");
+    }
+    check_token(system.get<std::string>(), where + "systems[]");
+    builder.systems.push_back(system.get<std::string>());
+  }
+  if (builder.systems.empty()) {
+    throw ProtocolError("job field '" + where + "systems' must name at least one system");
+  }
+  builder.max_jobs = optional_int(json, where, "maxJobs", builder.max_jobs, 1, k_max_eval_workers);
+  builder.speed = optional_int(json, where, "speed", builder.speed, 1, 1000);
+  return builder;
+}
+
+}  // namespace
 
 BuildJob parse_build_job(const nlohmann::json& json) {
   using value_t = nlohmann::json::value_t;
@@ -145,6 +196,15 @@ BuildJob parse_build_job(const nlohmann::json& json) {
     job.eval_memory_mb = static_cast<int>(mb);
   }
   job.eval_workers = optional_int(json, "", "evalWorkers", job.eval_workers, 1, k_max_eval_workers);
+  if (json.contains("remoteBuilders")) {
+    const auto& builders = require(json, "", "remoteBuilders", value_t::array);
+    if (builders.size() > k_max_remote_builders) {
+      throw ProtocolError("job field 'remoteBuilders' holds more than " + std::to_string(k_max_remote_builders) + " builders");
+    }
+    for (const auto& b : builders) {
+      job.remote_builders.push_back(parse_remote_builder(b));
+    }
+  }
   if (json.contains("timeouts")) {
     const auto& timeouts = require(json, "", "timeouts", value_t::object);
     job.timeouts.connect = optional_int(timeouts, "timeouts.", "connect", job.timeouts.connect, 1, k_max_timeout);

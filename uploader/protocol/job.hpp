@@ -78,6 +78,23 @@ struct JobRetries {
   bool operator==(const JobRetries&) const = default;
 };
 
+// Another build node of the run that the agent's nix may hand builds to (fleet.json
+// "remoteBuilders"): where it is, with the host key the coordinator verified, and what it builds.
+struct RemoteBuilder {
+  std::string name;
+  std::string host;
+  std::string user;
+  int port = 22;
+  std::string host_key;  // "<type> <base64>"
+  std::vector<std::string> systems;
+  int max_jobs = 1;
+  int speed = 1;
+
+  bool operator==(const RemoteBuilder&) const = default;
+};
+
+inline constexpr std::size_t k_max_remote_builders = 256;
+
 // What the coordinator asks `fleet-builder build` to do, sent as one JSON object on stdin.
 struct BuildJob {
   int version = k_protocol_version;
@@ -96,6 +113,8 @@ struct BuildJob {
   // At most this many evaluator processes at once (the builder's `maxJobs`); the agent runs no
   // more than it has CPUs. Optional on the wire: an older coordinator's job gets one.
   int eval_workers = 1;
+  // The other build nodes its builds may go to; sent only when there are any.
+  std::vector<RemoteBuilder> remote_builders;
   JobTimeouts timeouts;
   JobRetries retries;
 

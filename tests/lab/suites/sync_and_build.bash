@@ -169,6 +169,21 @@ test_substitute_on_target_fetches_what_the_targets_cache_has() {
   configure t2 "hello from t2"
 }
 
+# With remoteBuilders, b1's nix hands t1's build to b2, the other builder of the run (t4 builds
+# there): t1's new toplevel is built in b2's store, which never holds t1's systems otherwise.
+test_remote_builders_take_another_builders_builds() {
+  local file top
+  configure t1 "built on b2 for b1"
+  file=$(variant remote '.remoteBuilders = true | .nodes.t1.build = "b1" | .nodes.t4.build = "b2"')
+  deploy -c "$file" --on t1,t4 --report "$LAB_SCRATCH/remote.json"
+  expect_eq 0 "$RC" "exit code; output: $OUT"
+  top=$(report_field "$LAB_SCRATCH/remote.json" t1 storePath)
+  expect_eq b1 "$(report_field "$LAB_SCRATCH/remote.json" t1 builtOn)" "where t1 was built"
+  lab exec b2 nix-store --check-validity "$top" || fail "t1's toplevel $top is not in b2's store"
+  expect_eq "$top" "$(current_system t1)" "t1's running system"
+  configure t1 "hello from t1"
+}
+
 test_unreachable_target_and_wrong_host_key_fail_with_reason() {
   local file before_t2 before_t3 wrong
   wrong=$(host_key t1)
