@@ -169,9 +169,9 @@ TEST_CASE("a child's CPU time and largest resident set are measured, with its ow
                              "",
                              std::chrono::seconds{30}});
   REQUIRE(result.ok());
-  CHECK(result.peak_rss_kib >= 48 * 1024);
-  CHECK(result.peak_rss_kib < 512 * 1024);
-  CHECK(result.cpu_seconds > 0.01);
+  CHECK(result.usage.peak_rss_kib >= 48 * 1024);
+  CHECK(result.usage.peak_rss_kib < 512 * 1024);
+  CHECK(result.usage.cpu_seconds > 0.01);
 }
 
 TEST_CASE("a running child's CPU time and largest resident set so far are read from /proc") {
@@ -193,9 +193,9 @@ TEST_CASE("a running child's CPU time and largest resident set so far are read f
   REQUIRE(result.ok());
   REQUIRE(so_far);
   CHECK(so_far->peak_rss_kib >= 64 * 1024);
-  CHECK(so_far->peak_rss_kib <= result.peak_rss_kib);
+  CHECK(so_far->peak_rss_kib <= result.usage.peak_rss_kib);
   CHECK(so_far->cpu_seconds > 0.01);
-  CHECK(so_far->cpu_seconds <= result.cpu_seconds);
+  CHECK(so_far->cpu_seconds <= result.usage.cpu_seconds);
   CHECK_FALSE(usage_so_far(pid));  // reaped
 }
 

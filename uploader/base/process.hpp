@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "uploader/base/process_usage.hpp"
+
 #include <chrono>
-#include <cstdint>
 #include <functional>
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,16 +29,6 @@ struct Command {
   std::function<void(int pid)> on_started{};
 };
 
-// What a process has used: user+system CPU time and the largest resident set it reached.
-struct ProcessUsage {
-  double cpu_seconds = 0;
-  std::uint64_t peak_rss_kib = 0;
-};
-
-// What the running process `pid` has used so far, from its /proc entry (its own figures, not its
-// children's); nullopt when it is unreadable or has exited, even if it is not reaped yet.
-std::optional<ProcessUsage> usage_so_far(int pid);
-
 // How a child ended.
 struct ProcessResult {
   int exit_code = -1;      // -1 when killed by a signal or timed out
@@ -48,8 +38,7 @@ struct ProcessResult {
   std::string err_tail;    // the last k_err_tail_lines lines of stderr, each cut to k_err_tail_line_bytes
   // What the child and the descendants it waited for used (wait4's rusage): user+system CPU
   // time, and the largest resident set any one of them reached, as an OOM killer would see it.
-  double cpu_seconds = 0;
-  std::uint64_t peak_rss_kib = 0;
+  ProcessUsage usage;
 
   bool ok() const { return exit_code == 0; }
 };
