@@ -54,7 +54,13 @@ nlohmann::json eval_usage(const ProcessUsage& usage, std::size_t targets, nlohma
   return extra;
 }
 
-ProcessUsage usage_of(const ProcessResult& result) { return {result.cpu_seconds, result.peak_rss_kib}; }
+// Reports `state`'s toplevel as evaluated, by a process that had cost `usage` and evaluated
+// `targets` toplevels by then, and hands the target on.
+void hand_over(TargetState& state, const ProcessUsage& usage, std::size_t targets, EventWriter& events,
+               const OnEvaluated& on_evaluated) {
+  events.emit(state.target.node, Phase::eval, Status::ok, state.drv_path, eval_usage(usage, targets, {{"drvPath", state.drv_path}}));
+  on_evaluated(state);
+}
 
 // Why an evaluation failed when nix could not say: a timeout or a signal (the OOM killer's is
 // SIGKILL) leaves no error of nix's own.
@@ -64,7 +70,7 @@ std::string eval_failure(const ProcessResult& result) {
   }
   if (result.signal != 0) {
     return "nix was killed by signal " + std::to_string(result.signal) + " at " +
-           std::to_string(result.peak_rss_kib / 1024) + " MiB resident" +
+           std::to_string(result.usage.peak_rss_kib / 1024) + " MiB resident" +
            (result.signal == SIGKILL ? " (the out-of-memory killer does that: see evalMemoryMB in fleet.json)" : "") +
            "\n" + result.err_tail;
   }
@@ -81,11 +87,10 @@ void evaluate_one(TargetState& state, const std::string& flake_ref, const Toplev
   if (!result.ok() || !read_paths(parsed, state)) {
     state.failed = true;
     events.emit(node, Phase::eval, Status::fail, "evaluation of " + where.set + "." + node + " failed:\n" + eval_failure(result),
-                eval_usage(usage_of(result), 1));
+                eval_usage(result.usage, 1));
     return;
   }
-  events.emit(node, Phase::eval, Status::ok, state.drv_path, eval_usage(usage_of(result), 1, {{"drvPath", state.drv_path}}));
-  on_evaluated(state);
+  hand_over(state, result.usage, 1, events, on_evaluated);
 }
 
 // A word no configuration can know (it is only in the --apply expression), so that only the
@@ -111,6 +116,11 @@ void remove_build_roots(const std::filesystem::path& build_root) {
   }
 }
 
+// Makes `root` an indirect GC root of the valid store path `path`.
+ProcessResult add_gc_root(const NixCli& nix, const std::string& path, const std::string& root) {
+  return run_process({nix.legacy("nix-store", {"--realise", path, "--add-root", root, "--indirect"}), {}, "", std::chrono::seconds{60}});
+}
+
 // A temporary root of its own for each build, as several run at once in one agent.
 std::filesystem::path new_build_root(const std::filesystem::path& roots_dir) {
   static std::atomic<unsigned> builds{0};
@@ -127,7 +137,7 @@ std::string add_flake_to_store(const std::filesystem::path& flake_dir, const Nix
     throw NodeError("cannot add the flake " + flake_dir.string() + " to the nix store:\n" + added.err_tail);
   }
   // Until the root exists, a garbage collection could take the path: nix would then say it is missing.
-  auto rooted = run_process({nix.legacy("nix-store", {"--realise", path, "--add-root", root.string(), "--indirect"}), {}, "", timeout});
+  auto rooted = add_gc_root(nix, path, root.string());
   if (!rooted.ok()) {
     throw NodeError("cannot add the GC root " + root.string() + " for the flake's source " + path + ":\n" + rooted.err_tail);
   }
@@ -176,8 +186,7 @@ void evaluate_targets(std::vector<TargetState>& targets, const std::string& flak
     pending.erase(it);
     ++evaluated;
     if (auto usage = usage_so_far(pid)) {
-      events.emit(t.target.node, Phase::eval, Status::ok, t.drv_path, eval_usage(*usage, evaluated, {{"drvPath", t.drv_path}}));
-      on_evaluated(t);
+      hand_over(t, *usage, evaluated, events, on_evaluated);
     } else {
       traced_at_exit.push_back(&t);  // its figures are the whole process's, known in a moment
     }
@@ -187,9 +196,7 @@ void evaluate_targets(std::vector<TargetState>& targets, const std::string& flak
   command.on_started = [&pid](int started) { pid = started; };
   auto result = run_process(command, {}, on_line);
   for (TargetState* t : traced_at_exit) {
-    events.emit(t->target.node, Phase::eval, Status::ok, t->drv_path,
-                eval_usage(usage_of(result), evaluated, {{"drvPath", t->drv_path}}));
-    on_evaluated(*t);
+    hand_over(*t, result.usage, evaluated, events, on_evaluated);
   }
   nlohmann::json all = protocol::parse_json(result.out);
   if (!result.ok() || !all.is_object()) {
@@ -210,9 +217,7 @@ void evaluate_targets(std::vector<TargetState>& targets, const std::string& flak
       t->failed = true;
       events.emit(node, Phase::eval, Status::fail, "nix eval returned an unexpected value: " + it->dump());
     } else {
-      events.emit(node, Phase::eval, Status::ok, t->drv_path,
-                  eval_usage(usage_of(result), ++evaluated, {{"drvPath", t->drv_path}}));
-      on_evaluated(*t);
+      hand_over(*t, result.usage, ++evaluated, events, on_evaluated);
     }
   }
 }
@@ -270,8 +275,7 @@ void build_target(TargetState& target, const NixCli& nix, const std::filesystem:
     }
     // Outputs are unrooted until copied; a concurrent garbage collection must not take them.
     auto root = (roots_dir / node).string();
-    auto rooted = run_process(
-        {nix.legacy("nix-store", {"--realise", target.out_path, "--add-root", root, "--indirect"}), {}, "", std::chrono::seconds{60}});
+    auto rooted = add_gc_root(nix, target.out_path, root);
     remove_build_roots(build_root);
     if (!rooted.ok()) {
       events.emit(node, Phase::build, Status::progress, "could not add GC root " + root + ": " + rooted.err_tail);

@@ -12,10 +12,6 @@ TargetPipeline::TargetPipeline(std::vector<Stage> stages) {
   }
 }
 
-TargetPipeline::~TargetPipeline() {
-  m_threads.clear();  // joins
-}
-
 void TargetPipeline::start(TargetState& target) {
   m_threads.emplace_back([this, &target] { run(target); });
 }

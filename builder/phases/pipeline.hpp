@@ -29,7 +29,6 @@ public:
   explicit TargetPipeline(std::vector<Stage> stages);
   TargetPipeline(const TargetPipeline&) = delete;
   TargetPipeline& operator=(const TargetPipeline&) = delete;
-  ~TargetPipeline();
 
   // Starts `target` through the stages; it must stay where it is, untouched by the caller, until
   // finish() has returned.
@@ -52,7 +51,7 @@ private:
   std::vector<std::unique_ptr<Slots>> m_stages;
   std::mutex m_mutex;
   std::exception_ptr m_failure;
-  std::vector<std::jthread> m_threads;
+  std::vector<std::jthread> m_threads;  // last: joined before the stages they use are gone
 };
 
 }  // namespace fleet::builder
